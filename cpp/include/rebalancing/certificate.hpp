@@ -1,0 +1,123 @@
+#pragma once
+/// Duality-gap certificate for a feasible point.
+///
+/// Let f(w) = lam d'Sigma d (d = w - w*) with gradient g at a feasible w, and write x = w - w0.
+/// By convexity of f, for every feasible w',
+///     F(w') >= f(w) + g'(w' - w) + sum_i h_i(w'_i - w0_i),
+/// so F* >= f(w) - g'x + L, where L = min over feasible x' of sum_i [g_i x'_i + h_i(x'_i)].
+/// L is a separable piecewise-linear program with one sum constraint sum x' = r (r = total -
+/// sum w0) and boxes a = l - w0 <= x' <= b = u - w0. Its Lagrange dual,
+///     q(nu) = sum_i min_{a_i <= x_i <= b_i} psi_i(x_i; nu) - nu r,
+///     psi_i(x; nu) = (g_i + nu) x + h_i(x),
+/// is concave and piecewise linear in nu with breakpoints -g_i - buy_i and -g_i + sell_i. Any nu
+/// gives a valid bound L >= q(nu) (weak duality); we maximise q exactly over its breakpoints.
+/// The gap F(w) - [f(w) - g'x + q(nu)] is then a sum of non-negative per-asset terms,
+///     gap = sum_i [psi_i(x_i) - min psi_i] - nu (sum_i w_i - total),
+/// which is computed without cancellation. gap = 0 exactly at the optimum (it is the optimality
+/// condition), so gap <= tol certifies F(w) - F* <= tol up to the rounding of g.
+
+#include <algorithm>
+#include <cstddef>
+#include <limits>
+#include <vector>
+
+#include "breakpoints.hpp"
+#include "problem.hpp"
+
+namespace rebalancing {
+
+struct Certificate {
+    double gap = std::numeric_limits<double>::infinity();  ///< F(w) - lower bound, >= 0
+    double nu = 0.0;  ///< the multiplier of sum w = total that gives the bound
+};
+
+namespace detail {
+
+/// A minimiser over a <= x <= b of psi(x) = (g + nu) x + h(x), where gnu = g + nu. For ties it
+/// returns the minimiser for a slightly larger nu, so that sum_i x_i(nu) is a right derivative.
+inline double linear_minimizer(const SeparableTerms& s, std::size_t i, double gnu) {
+    const double a = s.lower[i] - s.current[i];
+    const double b = s.upper[i] - s.current[i];
+    const double up = gnu + s.buy[i];     // slope of psi for x > 0
+    const double down = gnu - s.sell[i];  // slope of psi for x < 0
+    if (a >= 0.0) return up < 0.0 ? b : a;     // the whole box is a purchase
+    if (b <= 0.0) return down < 0.0 ? b : a;   // the whole box is a sale
+    if (up < 0.0) return b;
+    if (down >= 0.0) return a;
+    return 0.0;
+}
+
+inline double psi(const SeparableTerms& s, std::size_t i, double gnu, double x) {
+    return gnu * x + s.cost(i, x);
+}
+
+}  // namespace detail
+
+/// Certificate for the feasible point w with gradient g of the smooth part.
+/// `breakpoints` is scratch space.
+inline Certificate certify(const SeparableTerms& s, const double* w, const double* g,
+                           std::vector<double>& breakpoints) {
+    const std::size_t n = s.n;
+    double sum_current = 0.0;
+    for (std::size_t i = 0; i < n; ++i) sum_current += s.current[i];
+    const double r = s.total - sum_current;
+    // Right derivative of q at nu: sum_i x_i*(nu+) - r, non-increasing in nu.
+    auto slope_at = [&](double nu) {
+        double acc = -r;
+        for (std::size_t i = 0; i < n; ++i) acc += detail::linear_minimizer(s, i, g[i] + nu);
+        return acc;
+    };
+    breakpoints.clear();
+    breakpoints.reserve(2 * n);
+    for (std::size_t i = 0; i < n; ++i) {
+        breakpoints.push_back(-g[i] - s.buy[i]);
+        breakpoints.push_back(-g[i] + s.sell[i]);
+    }
+    // q is maximal at the smallest breakpoint whose right derivative is <= 0.
+    const BreakpointBracket b =
+        bracket_breakpoints(breakpoints, slope_at, [](double slope) { return slope <= 0.0; });
+    Certificate c;
+    c.nu = b.has_right ? b.right : 0.0;
+    double gap = 0.0, sum_w = 0.0;
+    for (std::size_t i = 0; i < n; ++i) {
+        const double gnu = g[i] + c.nu;
+        const double x = w[i] - s.current[i];
+        const double best = detail::psi(s, i, gnu, detail::linear_minimizer(s, i, gnu));
+        const double term = detail::psi(s, i, gnu, x) - best;
+        gap += term > 0.0 ? term : 0.0;  // each term is >= 0 in exact arithmetic
+        sum_w += w[i];
+    }
+    gap -= c.nu * (sum_w - s.total);
+    c.gap = gap > 0.0 ? gap : 0.0;
+    return c;
+}
+
+/// An exact minimiser of the linear program sum_i [g_i x_i + h_i(x_i)] over the feasible set,
+/// written as weights w = w0 + x. With g = 0 this solves the lam = 0 problem (costs only).
+inline void linear_program_solution(const SeparableTerms& s, const double* g, double nu,
+                                    double* w) {
+    const std::size_t n = s.n;
+    // At nu every asset has a unique minimiser except the ties (nu at one of its breakpoints),
+    // whose minimisers form an interval; fill the ties greedily until sum w = total.
+    double sum = 0.0;
+    std::vector<std::size_t> ties;
+    for (std::size_t i = 0; i < n; ++i) {
+        const double gnu = g[i] + nu;
+        const double lo_x = detail::linear_minimizer(s, i, gnu);  // minimiser for nu slightly up
+        w[i] = s.current[i] + lo_x;
+        sum += w[i];
+        if (gnu + s.buy[i] == 0.0 || gnu - s.sell[i] == 0.0) ties.push_back(i);
+    }
+    for (std::size_t i : ties) {
+        const double need = s.total - sum;
+        if (need <= 0.0) break;
+        // A tie may move from its minimiser up to the next piece boundary: w0 or u.
+        const double room = s.upper[i] - w[i];
+        const double cap = w[i] < s.current[i] ? std::min(s.current[i] - w[i], room) : room;
+        const double step = need < cap ? need : cap;
+        w[i] += step;
+        sum += step;
+    }
+}
+
+}  // namespace rebalancing

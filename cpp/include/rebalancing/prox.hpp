@@ -1,0 +1,146 @@
+#pragma once
+/// Exact prox of the trading cost with box bounds and the budget constraint.
+///
+/// For a point v and a step kappa >= 0 the prox solves
+///     minimize  1/2 ||w - v||^2 + kappa sum_i h_i(w_i - w0_i)
+///     s.t.      sum_i w_i = total,  l <= w <= u.
+/// With a multiplier nu for the sum, each coordinate is a closed form
+///     w_i(nu) = clip(S_i(v_i - nu), l_i, u_i),
+/// where S_i soft-thresholds around w0_i (by kappa buy_i upwards and kappa sell_i downwards).
+/// w_i(nu) is non-increasing and piecewise linear in nu with breakpoints where v_i - nu hits
+/// w0_i - kappa sell_i, w0_i + kappa buy_i, or the pre-images of l_i and u_i. sum_i w_i(nu) =
+/// total is therefore solved exactly: bracket the root between two consecutive breakpoints and
+/// interpolate linearly. kappa = 0 gives the Euclidean projection onto {sum w = total, l <= w <= u}.
+
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+#include "breakpoints.hpp"
+#include "problem.hpp"
+
+namespace rebalancing {
+
+/// Which piece of the prox map a coordinate is on; fixes the active set of the solution.
+enum class Piece : std::uint8_t {
+    lower,  ///< at the lower bound
+    sell,   ///< strictly between bounds, below w0 (marginal cost -sell)
+    hold,   ///< at w0 (no trade)
+    buy,    ///< strictly between bounds, above w0 (marginal cost +buy)
+    upper,  ///< at the upper bound
+};
+
+/// True for the pieces whose weight is free in the reduced KKT system.
+inline bool is_free(Piece p) { return p == Piece::sell || p == Piece::buy; }
+
+namespace detail {
+
+/// Coordinate i of the prox at the shifted point z = v_i - nu.
+inline double prox_coordinate(const SeparableTerms& s, double kappa, std::size_t i, double z) {
+    const double up = s.current[i] + kappa * s.buy[i];
+    const double down = s.current[i] - kappa * s.sell[i];
+    double w = s.current[i];
+    if (z > up)
+        w = z - kappa * s.buy[i];
+    else if (z < down)
+        w = z + kappa * s.sell[i];
+    return std::min(std::max(w, s.lower[i]), s.upper[i]);
+}
+
+inline Piece prox_piece(const SeparableTerms& s, double kappa, std::size_t i, double z) {
+    const double w = prox_coordinate(s, kappa, i, z);
+    if (w <= s.lower[i]) return Piece::lower;
+    if (w >= s.upper[i]) return Piece::upper;
+    if (z > s.current[i] + kappa * s.buy[i]) return Piece::buy;
+    if (z < s.current[i] - kappa * s.sell[i]) return Piece::sell;
+    return Piece::hold;
+}
+
+/// Neumaier-compensated sum, so sum(w) = total holds to the last bits for large n.
+class CompensatedSum {
+public:
+    void add(double x) {
+        const double t = sum_ + x;
+        if (std::abs(sum_) >= std::abs(x))
+            err_ += (sum_ - t) + x;
+        else
+            err_ += (x - t) + sum_;
+        sum_ = t;
+    }
+    double value() const { return sum_ + err_; }
+
+private:
+    double sum_ = 0.0;
+    double err_ = 0.0;
+};
+
+}  // namespace detail
+
+/// Workspace reused across prox calls to avoid allocation in the iteration loop.
+struct ProxWorkspace {
+    std::vector<double> breakpoints;
+};
+
+/// Computes w = prox(v) exactly (see the header comment); returns the shift nu.
+/// `pieces`, if not null, receives the piece of every coordinate.
+inline double prox(const SeparableTerms& s, double kappa, const double* v, double* w,
+                   ProxWorkspace& ws, Piece* pieces = nullptr) {
+    const std::size_t n = s.n;
+    auto total_at = [&](double nu) {
+        detail::CompensatedSum acc;
+        for (std::size_t i = 0; i < n; ++i) acc.add(detail::prox_coordinate(s, kappa, i, v[i] - nu));
+        return acc.value();
+    };
+    // Candidate breakpoints in nu: v_i - z for every level z at which coordinate i changes piece.
+    // Extra candidates are harmless: between two consecutive candidates the sum stays linear.
+    ws.breakpoints.clear();
+    ws.breakpoints.reserve(6 * n);
+    for (std::size_t i = 0; i < n; ++i) {
+        const double tb = kappa * s.buy[i], ts = kappa * s.sell[i];
+        const double levels[6] = {s.current[i] - ts, s.current[i] + tb, s.lower[i] - ts,
+                                  s.lower[i] + tb,   s.upper[i] - ts,   s.upper[i] + tb};
+        for (double z : levels) ws.breakpoints.push_back(v[i] - z);
+    }
+    // sum(nu) is non-increasing: find the smallest breakpoint where it is <= total.
+    const BreakpointBracket b = bracket_breakpoints(
+        ws.breakpoints, total_at, [&](double value) { return value <= s.total; });
+    double nu = b.right;
+    if (b.has_left && b.left_value != b.right_value) {
+        // Linear between the two breakpoints: interpolate to the exact crossing.
+        const double frac = (b.left_value - s.total) / (b.left_value - b.right_value);
+        nu = b.left + frac * (b.right - b.left);
+    }
+    detail::CompensatedSum acc;
+    for (std::size_t i = 0; i < n; ++i) {
+        w[i] = detail::prox_coordinate(s, kappa, i, v[i] - nu);
+        acc.add(w[i]);
+    }
+    // Rounding leaves a residual of a few ulps; put it on the coordinate with the most room so
+    // that the budget holds to the last bit and the bounds stay exact.
+    const double residual = s.total - acc.value();
+    if (residual != 0.0) {
+        std::size_t best = n;
+        double room_best = 0.0;
+        for (std::size_t i = 0; i < n; ++i) {
+            const double room = residual > 0 ? s.upper[i] - w[i] : w[i] - s.lower[i];
+            if (room > room_best) {
+                room_best = room;
+                best = i;
+            }
+        }
+        if (best < n) w[best] += residual > 0 ? std::min(residual, room_best)
+                                              : -std::min(-residual, room_best);
+    }
+    if (pieces)
+        for (std::size_t i = 0; i < n; ++i) pieces[i] = detail::prox_piece(s, kappa, i, v[i] - nu);
+    return nu;
+}
+
+/// Euclidean projection onto {sum w = total, l <= w <= u}.
+inline void project_feasible(const SeparableTerms& s, const double* v, double* w,
+                             ProxWorkspace& ws) {
+    prox(s, 0.0, v, w, ws, nullptr);
+}
+
+}  // namespace rebalancing

@@ -1,0 +1,383 @@
+#pragma once
+/// The cost-aware rebalancing solver.
+///
+///     minimize  F(w) = lam (w - w*)' Sigma (w - w*) + sum_i h_i(w_i - w0_i)
+///     s.t.      sum_i w_i = 1,  l <= w <= u.
+///
+/// Method (see DESIGN.md):
+///  1. Start from the projection of the warm start (or of w0) onto the feasible set.
+///  2. Active-set polish: the pieces of one prox-gradient step guess which assets buy, sell,
+///     hold or sit on a bound. The buying and selling assets then solve the KKT system of the
+///     problem restricted to that guess exactly (a small saddle-point solve). The guess is
+///     corrected with primal-dual active-set rules (Hintermueller, Ito & Kunisch 2002) until
+///     the certificate closes or the guess stops improving.
+///  3. If polishing stalls, accelerated proximal gradient (FISTA with the exact prox and
+///     gradient-based adaptive restart, O'Donoghue & Candes 2015) makes monotone progress for a
+///     growing budget of iterations, then polishing is tried again from the best point.
+/// Every feasible point visited is certified by a duality gap (certificate.hpp); status is
+/// `optimal` only when that gap is within tolerance.
+
+#include <chrono>
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+#include <set>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "certificate.hpp"
+#include "covariance.hpp"
+#include "linalg.hpp"
+#include "problem.hpp"
+#include "prox.hpp"
+
+namespace rebalancing {
+
+struct Settings {
+    /// `optimal` when gap <= max(rel_tol * |F(w)|, abs_tol).
+    double rel_tol = 1e-10;
+    double abs_tol = 1e-15;
+    /// Budget counted in iterations: one gradient step or one polish round each.
+    std::size_t max_iter = 10000;
+    bool polish = true;
+    std::size_t max_polish_rounds = 30;
+};
+
+enum class Status : std::uint8_t {
+    optimal,         ///< certified: gap within tolerance
+    max_iterations,  ///< budget exhausted; the best point and its gap are returned
+};
+
+inline const char* status_name(Status s) {
+    switch (s) {
+        case Status::optimal: return "optimal";
+        case Status::max_iterations: return "max_iterations";
+    }
+    return "unknown";
+}
+
+struct Result {
+    std::vector<double> weights;
+    double objective = 0.0;  ///< F(w)
+    double risk = 0.0;       ///< lam d' Sigma d
+    double cost = 0.0;       ///< sum_i h_i(w_i - w0_i)
+    double gap = 0.0;        ///< certified F(w) - F* (up to rounding of the gradient)
+    double nu = 0.0;         ///< multiplier of the budget constraint from the certificate
+    std::size_t iterations = 0;
+    std::size_t polish_rounds = 0;
+    std::size_t gradient_steps = 0;
+    std::size_t matvecs = 0;
+    double solve_time = 0.0;  ///< seconds
+    Status status = Status::max_iterations;
+};
+
+class Solver {
+public:
+    Solver(const CovarianceOperator& cov, const double* target, double lam, SeparableTerms terms,
+           Settings settings = {})
+        : cov_(cov), target_(target), lam_(lam), s_(terms), settings_(settings), n_(terms.n) {
+        if (cov.size() != n_) throw std::invalid_argument("cov size does not match the weights");
+        if (!(lam >= 0.0) || !std::isfinite(lam))
+            throw std::invalid_argument("lam must be finite and >= 0");
+        s_.check();
+        const double bound = 2.0 * lam_ * cov_.eigenvalue_bound();
+        step_ = bound > 0.0 ? 1.0 / bound : 0.0;
+    }
+
+    /// Solves from the projection of `warm_start` (or of the current weights if null).
+    Result solve(const double* warm_start = nullptr) {
+        const auto t0 = std::chrono::steady_clock::now();
+        Result res;
+        Point start = make_point();
+        project_feasible(s_, warm_start ? warm_start : s_.current, start.w.data(), prox_ws_);
+        evaluate(start, res);
+        best_ = start;
+        if (step_ == 0.0) {
+            solve_linear(res);  // lam = 0 or Sigma = 0: only costs remain, a linear program
+        } else {
+            std::size_t budget = 10;
+            while (!converged(best_) && res.iterations < settings_.max_iter) {
+                if (settings_.polish) polish(res);
+                if (converged(best_) || res.iterations >= settings_.max_iter) break;
+                accelerated_gradient(res, budget);
+                budget = std::min<std::size_t>(budget * 2, 1000);
+            }
+        }
+        res.weights = best_.w;
+        res.objective = best_.objective;
+        res.risk = best_.risk;
+        res.cost = best_.cost;
+        res.gap = best_.gap;
+        res.nu = best_.nu;
+        res.status = converged(best_) ? Status::optimal : Status::max_iterations;
+        res.solve_time =
+            std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+        return res;
+    }
+
+private:
+    /// A feasible point with everything needed to certify it.
+    struct Point {
+        std::vector<double> w;
+        std::vector<double> sigma_d;  ///< Sigma (w - w*)
+        double risk = 0.0, cost = 0.0, objective = INFINITY, gap = INFINITY, nu = 0.0;
+    };
+
+    Point make_point() const {
+        Point p;
+        p.w.assign(n_, 0.0);
+        p.sigma_d.assign(n_, 0.0);
+        return p;
+    }
+
+    bool converged(const Point& p) const {
+        return p.gap <= std::max(settings_.rel_tol * std::abs(p.objective), settings_.abs_tol);
+    }
+
+    /// Objective terms of p from p.sigma_d (which the caller has filled).
+    void objective_terms(Point& p) const {
+        double risk = 0.0, cost = 0.0;
+        for (std::size_t i = 0; i < n_; ++i) {
+            risk += (p.w[i] - target_[i]) * p.sigma_d[i];
+            cost += s_.cost(i, p.w[i] - s_.current[i]);
+        }
+        p.risk = lam_ * risk;
+        p.cost = cost;
+        p.objective = p.risk + p.cost;
+    }
+
+    /// Fills sigma_d, the objective and the certificate of the feasible point p.
+    void evaluate(Point& p, Result& res) {
+        for (std::size_t i = 0; i < n_; ++i) d_[i] = p.w[i] - target_[i];
+        cov_.multiply(d_.data(), p.sigma_d.data());
+        ++res.matvecs;
+        objective_terms(p);
+        certify_point(p);
+    }
+
+    void certify_point(Point& p) {
+        for (std::size_t i = 0; i < n_; ++i) grad_[i] = 2.0 * lam_ * p.sigma_d[i];
+        const Certificate c = certify(s_, p.w.data(), grad_.data(), scratch_);
+        p.gap = c.gap;
+        p.nu = c.nu;
+    }
+
+    void keep_if_better(const Point& p) {
+        if (p.objective < best_.objective || (p.objective == best_.objective && p.gap < best_.gap))
+            best_ = p;
+    }
+
+    /// lam = 0: minimise the costs alone. The certificate's linear program with g = 0 is then
+    /// the problem itself, and its exact solution is optimal.
+    void solve_linear(Result& res) {
+        std::fill(grad_.begin(), grad_.end(), 0.0);
+        const Certificate c = certify(s_, best_.w.data(), grad_.data(), scratch_);
+        Point p = make_point();
+        linear_program_solution(s_, grad_.data(), c.nu, p.w.data());
+        evaluate(p, res);
+        ++res.iterations;
+        keep_if_better(p);
+    }
+
+    /// Primal-dual active-set rounds starting from the pieces of a prox-gradient step at best_.
+    void polish(Result& res) {
+        std::vector<Piece> pieces(n_);
+        for (std::size_t i = 0; i < n_; ++i)
+            v_[i] = best_.w[i] - step_ * 2.0 * lam_ * best_.sigma_d[i];
+        prox(s_, step_, v_.data(), w_tmp_.data(), prox_ws_, pieces.data());
+
+        std::set<std::vector<Piece>> seen;
+        for (std::size_t round = 0; round < settings_.max_polish_rounds; ++round) {
+            if (res.iterations >= settings_.max_iter) return;
+            if (!seen.insert(pieces).second) return;  // cycling: leave it to the gradient phase
+            ++res.iterations;
+            ++res.polish_rounds;
+            Point cand = make_point();
+            double nu = 0.0;
+            if (!solve_reduced_kkt(pieces, cand.w, nu)) return;
+            for (std::size_t i = 0; i < n_; ++i) d_[i] = cand.w[i] - target_[i];
+            cov_.multiply(d_.data(), cand.sigma_d.data());
+            ++res.matvecs;
+            objective_terms(cand);
+            if (is_feasible(cand.w)) {
+                certify_point(cand);
+                keep_if_better(cand);
+                if (converged(best_)) return;
+            }
+            if (!update_pieces(cand, nu, pieces)) return;  // no change: nothing more to gain
+        }
+    }
+
+    /// Sets the fixed assets (hold, lower, upper) to their values and solves
+    ///     2 lam Sigma_FF d_F + nu 1 = -2 lam Sigma_FX d_X - s_F,   1' w_F = total - 1' w_X
+    /// for the free assets F (s = +buy or -sell). Returns false if the system is unusable.
+    bool solve_reduced_kkt(const std::vector<Piece>& pieces, std::vector<double>& w,
+                           double& nu) {
+        free_.clear();
+        double fixed_sum = 0.0, free_target = 0.0;
+        for (std::size_t i = 0; i < n_; ++i) {
+            switch (pieces[i]) {
+                case Piece::lower: w[i] = s_.lower[i]; break;
+                case Piece::upper: w[i] = s_.upper[i]; break;
+                case Piece::hold: w[i] = s_.current[i]; break;
+                default: free_.push_back(i); break;
+            }
+            if (is_free(pieces[i])) {
+                free_target += target_[i];
+                d_[i] = 0.0;
+            } else {
+                fixed_sum += w[i];
+                d_[i] = w[i] - target_[i];
+            }
+        }
+        const std::size_t m = free_.size();
+        if (m == 0) {
+            nu = 0.0;
+            return std::abs(fixed_sum - s_.total) <= 1e-14 * static_cast<double>(n_);
+        }
+        std::vector<double> rhs(m), a(m * m), y;
+        cov_.multiply_rows(free_, d_.data(), rhs.data());
+        for (std::size_t r = 0; r < m; ++r) {
+            const std::size_t i = free_[r];
+            const double slope = pieces[i] == Piece::buy ? s_.buy[i] : -s_.sell[i];
+            rhs[r] = -2.0 * lam_ * rhs[r] - slope;
+        }
+        cov_.principal_submatrix(free_, a.data());
+        for (double& v : a) v *= 2.0 * lam_;
+        SaddleSolver saddle;
+        if (!saddle.factorize(a, m)) return false;
+        const double rho = s_.total - fixed_sum - free_target;
+        saddle.solve(rhs, rho, y, nu);
+        for (std::size_t r = 0; r < m; ++r) {
+            if (!std::isfinite(y[r])) return false;
+            w[free_[r]] = target_[free_[r]] + y[r];
+        }
+        fix_budget(w);
+        return std::isfinite(nu);
+    }
+
+    /// Puts the rounding residual of sum(w) on the free asset with the most room.
+    void fix_budget(std::vector<double>& w) const {
+        detail::CompensatedSum acc;
+        for (double v : w) acc.add(v);
+        const double residual = s_.total - acc.value();
+        std::size_t best = n_;
+        double room_best = 0.0;
+        for (std::size_t i : free_) {
+            const double room = residual > 0 ? s_.upper[i] - w[i] : w[i] - s_.lower[i];
+            if (room > room_best) {
+                room_best = room;
+                best = i;
+            }
+        }
+        if (best < n_ && std::abs(residual) <= room_best) w[best] += residual;
+    }
+
+    bool is_feasible(const std::vector<double>& w) const {
+        detail::CompensatedSum acc;
+        for (std::size_t i = 0; i < n_; ++i) {
+            if (!(w[i] >= s_.lower[i] && w[i] <= s_.upper[i])) return false;
+            acc.add(w[i]);
+        }
+        return std::abs(acc.value() - s_.total) <= 1e-14 * std::max<double>(1.0, std::sqrt(n_));
+    }
+
+    /// Primal-dual active-set correction. Free assets that left their piece move to the piece
+    /// they crossed into; fixed assets whose reduced gradient mu = g + nu says that moving
+    /// lowers the Lagrangian become free. Returns false if nothing changed.
+    bool update_pieces(const Point& cand, double nu, std::vector<Piece>& pieces) const {
+        double scale = 0.0;
+        for (std::size_t i = 0; i < n_; ++i)
+            scale = std::max(scale, std::abs(2.0 * lam_ * cand.sigma_d[i]));
+        const double tau = 1e-13 * (scale + std::abs(nu));
+        bool changed = false;
+        for (std::size_t i = 0; i < n_; ++i) {
+            const double wi = cand.w[i], l = s_.lower[i], u = s_.upper[i], w0 = s_.current[i];
+            const double mu = 2.0 * lam_ * cand.sigma_d[i] + nu;
+            Piece next = pieces[i];
+            switch (pieces[i]) {
+                case Piece::buy:
+                    if (wi > u) next = Piece::upper;
+                    else if (wi < std::max(w0, l)) next = w0 >= l ? Piece::hold : Piece::lower;
+                    break;
+                case Piece::sell:
+                    if (wi < l) next = Piece::lower;
+                    else if (wi > std::min(w0, u)) next = w0 <= u ? Piece::hold : Piece::upper;
+                    break;
+                case Piece::hold:
+                    if (mu + s_.buy[i] < -tau && w0 < u) next = Piece::buy;
+                    else if (mu - s_.sell[i] > tau && w0 > l) next = Piece::sell;
+                    break;
+                case Piece::upper:  // moving down pays if the left derivative is positive
+                    if (u > w0 ? mu + s_.buy[i] > tau : mu - s_.sell[i] > tau)
+                        next = u > w0 ? Piece::buy : Piece::sell;
+                    break;
+                case Piece::lower:  // moving up pays if the right derivative is negative
+                    if (l < w0 ? mu - s_.sell[i] < -tau : mu + s_.buy[i] < -tau)
+                        next = l < w0 ? Piece::sell : Piece::buy;
+                    break;
+            }
+            if (next != pieces[i]) {
+                pieces[i] = next;
+                changed = true;
+            }
+        }
+        return changed;
+    }
+
+    /// FISTA with the exact prox and gradient-based adaptive restart, for `budget` iterations
+    /// from best_. Sigma is applied once per iteration: Sigma(y - w*) is a linear combination
+    /// of the Sigma(x - w*) already computed.
+    void accelerated_gradient(Result& res, std::size_t budget) {
+        Point x = best_, x_prev = best_;
+        std::vector<double> y = best_.w, sy = best_.sigma_d;
+        double theta = 1.0;
+        for (std::size_t k = 0; k < budget && res.iterations < settings_.max_iter; ++k) {
+            ++res.iterations;
+            ++res.gradient_steps;
+            for (std::size_t i = 0; i < n_; ++i) v_[i] = y[i] - step_ * 2.0 * lam_ * sy[i];
+            prox(s_, step_, v_.data(), x.w.data(), prox_ws_);
+            for (std::size_t i = 0; i < n_; ++i) d_[i] = x.w[i] - target_[i];
+            cov_.multiply(d_.data(), x.sigma_d.data());
+            ++res.matvecs;
+            objective_terms(x);
+            if (x.objective < best_.objective) {
+                certify_point(x);
+                keep_if_better(x);
+                if (converged(best_)) return;
+            }
+            // Restart when the momentum points uphill: (y - x)'(x - x_prev) > 0.
+            double uphill = 0.0;
+            for (std::size_t i = 0; i < n_; ++i) uphill += (y[i] - x.w[i]) * (x.w[i] - x_prev.w[i]);
+            double beta = 0.0;
+            if (uphill > 0.0) {
+                theta = 1.0;
+            } else {
+                const double theta_next = 0.5 * (1.0 + std::sqrt(1.0 + 4.0 * theta * theta));
+                beta = (theta - 1.0) / theta_next;
+                theta = theta_next;
+            }
+            for (std::size_t i = 0; i < n_; ++i) {
+                y[i] = x.w[i] + beta * (x.w[i] - x_prev.w[i]);
+                sy[i] = x.sigma_d[i] + beta * (x.sigma_d[i] - x_prev.sigma_d[i]);
+            }
+            std::swap(x, x_prev);
+        }
+    }
+
+    const CovarianceOperator& cov_;
+    const double* target_;
+    double lam_;
+    SeparableTerms s_;
+    Settings settings_;
+    std::size_t n_;
+    double step_ = 0.0;
+    Point best_;
+    ProxWorkspace prox_ws_;
+    std::vector<double> d_ = std::vector<double>(n_), grad_ = std::vector<double>(n_),
+                        v_ = std::vector<double>(n_), w_tmp_ = std::vector<double>(n_), scratch_;
+    std::vector<std::size_t> free_;
+};
+
+}  // namespace rebalancing

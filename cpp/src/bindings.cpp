@@ -1,0 +1,89 @@
+// The only file that knows about Python: check shapes, release the GIL, compute, build results.
+#include <pybind11/numpy.h>
+#include <pybind11/pybind11.h>
+#include <pybind11/stl.h>
+
+#include <optional>
+#include <stdexcept>
+#include <string>
+
+#include "rebalancing/covariance.hpp"
+#include "rebalancing/prox.hpp"
+#include "rebalancing/solver.hpp"
+
+namespace py = pybind11;
+using Array = py::array_t<double, py::array::c_style | py::array::forcecast>;
+
+namespace {
+
+void require_vector(const Array& a, std::size_t n, const char* name) {
+    if (a.ndim() != 1 || static_cast<std::size_t>(a.shape(0)) != n)
+        throw std::invalid_argument(std::string(name) + " must have shape (" + std::to_string(n) +
+                                    ",)");
+}
+
+py::dict solve_dense(const Array& cov, const Array& current, const Array& target,
+                     const Array& buy, const Array& sell, const Array& lower, const Array& upper,
+                     double lam, double rel_tol, double abs_tol, std::size_t max_iter, bool polish,
+                     const std::optional<Array>& warm_start) {
+    if (current.ndim() != 1) throw std::invalid_argument("current must be one-dimensional");
+    const auto n = static_cast<std::size_t>(current.shape(0));
+    if (n == 0) throw std::invalid_argument("current must not be empty");
+    if (cov.ndim() != 2 || static_cast<std::size_t>(cov.shape(0)) != n ||
+        static_cast<std::size_t>(cov.shape(1)) != n)
+        throw std::invalid_argument("cov must have shape (" + std::to_string(n) + ", " +
+                                    std::to_string(n) + ")");
+    require_vector(target, n, "target");
+    require_vector(buy, n, "buy_costs");
+    require_vector(sell, n, "sell_costs");
+    require_vector(lower, n, "lower");
+    require_vector(upper, n, "upper");
+    if (warm_start) require_vector(*warm_start, n, "warm_start");
+
+    rebalancing::SeparableTerms terms;
+    terms.n = n;
+    terms.current = current.data();
+    terms.buy = buy.data();
+    terms.sell = sell.data();
+    terms.lower = lower.data();
+    terms.upper = upper.data();
+    rebalancing::Settings settings;
+    settings.rel_tol = rel_tol;
+    settings.abs_tol = abs_tol;
+    settings.max_iter = max_iter;
+    settings.polish = polish;
+    const double* warm = warm_start ? warm_start->data() : nullptr;
+
+    rebalancing::DenseCovariance op(cov.data(), n);
+    rebalancing::Result res;
+    {
+        py::gil_scoped_release release;
+        rebalancing::Solver solver(op, target.data(), lam, terms, settings);
+        res = solver.solve(warm);
+    }
+    py::dict out;
+    out["weights"] = Array(static_cast<py::ssize_t>(n), res.weights.data());
+    out["objective"] = res.objective;
+    out["risk"] = res.risk;
+    out["cost"] = res.cost;
+    out["gap"] = res.gap;
+    out["nu"] = res.nu;
+    out["status"] = rebalancing::status_name(res.status);
+    out["iterations"] = res.iterations;
+    out["polish_rounds"] = res.polish_rounds;
+    out["gradient_steps"] = res.gradient_steps;
+    out["matvecs"] = res.matvecs;
+    out["solve_time"] = res.solve_time;
+    return out;
+}
+
+}  // namespace
+
+PYBIND11_MODULE(_core, m) {
+    m.doc() = "Compiled core of rebalancing: the certified cost-aware solver.";
+    m.def("solve_dense", &solve_dense, py::arg("cov"), py::arg("current"), py::arg("target"),
+          py::arg("buy"), py::arg("sell"), py::arg("lower"), py::arg("upper"), py::arg("lam"),
+          py::arg("rel_tol"), py::arg("abs_tol"), py::arg("max_iter"), py::arg("polish"),
+          py::arg("warm_start") = py::none(),
+          "Solve one dense-covariance problem; inputs are validated by the Python layer.");
+}

@@ -1,0 +1,149 @@
+"""Input checking shared by the public functions.
+
+Every check raises ``ValueError`` (bad values or shapes) or ``TypeError`` (wrong kind of
+object) with a message that names the argument, says what was expected and what was given.
+
+Conversions (documented, not errors): integer, boolean-free real dtypes such as ``float32`` and
+Fortran-ordered or non-contiguous arrays are converted to C-contiguous ``float64``; lists and
+tuples are accepted wherever an array is.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+__all__ = [
+    "Labels",
+    "as_matrix",
+    "as_per_asset",
+    "as_vector",
+    "check_weights_sum",
+    "resolve_labels",
+]
+
+Labels = pd.Index | None
+
+WEIGHT_SUM_TOLERANCE = 1e-6
+
+
+def _as_float_array(value: Any, name: str) -> np.ndarray:
+    if isinstance(value, pd.DataFrame | pd.Series):
+        value = value.to_numpy()
+    try:
+        arr = np.asarray(value)
+    except Exception as exc:  # e.g. ragged nested lists
+        raise TypeError(f"{name} must be array-like of real numbers: {exc}") from None
+    if arr.dtype == object or arr.dtype.kind not in "iuf":
+        raise TypeError(
+            f"{name} must hold real numbers (int or float), got dtype {arr.dtype}"
+        )
+    return np.asarray(arr, dtype=np.float64, order="C")
+
+
+def _require_finite(arr: np.ndarray, name: str) -> None:
+    if not np.all(np.isfinite(arr)):
+        bad = np.flatnonzero(~np.isfinite(arr.ravel()))
+        raise ValueError(
+            f"{name} must be finite; found NaN or inf at flat position(s) {bad[:5].tolist()}"
+        )
+
+
+def as_vector(value: Any, name: str, n: int | None = None) -> np.ndarray:
+    """A finite float64 C-contiguous vector, of length ``n`` if given."""
+    arr = _as_float_array(value, name)
+    if arr.ndim != 1:
+        raise ValueError(f"{name} must be one-dimensional, got shape {arr.shape}")
+    if arr.size == 0:
+        raise ValueError(f"{name} must not be empty")
+    if n is not None and arr.shape[0] != n:
+        raise ValueError(f"{name} must have length {n} (one per asset), got {arr.shape[0]}")
+    _require_finite(arr, name)
+    return arr
+
+
+def as_per_asset(value: Any, name: str, n: int) -> np.ndarray:
+    """A scalar broadcast to ``n`` assets, or a length-``n`` vector."""
+    arr = _as_float_array(value, name)
+    if arr.ndim == 0:
+        _require_finite(arr, name)
+        return np.full(n, float(arr))
+    return as_vector(arr, name, n)
+
+
+def as_matrix(value: Any, name: str, n: int | None = None) -> np.ndarray:
+    """A finite float64 C-contiguous square matrix (``(n, n)`` if given); a float64 C array is
+    used as is, never copied."""
+    arr = _as_float_array(value, name)
+    if arr.ndim != 2 or arr.shape[0] != arr.shape[1]:
+        raise ValueError(f"{name} must be a square matrix, got shape {arr.shape}")
+    if arr.size == 0:
+        raise ValueError(f"{name} must not be empty")
+    if n is not None and arr.shape[0] != n:
+        raise ValueError(f"{name} must have shape ({n}, {n}) to match the weights, got {arr.shape}")
+    _require_finite(arr, name)
+    return arr
+
+
+def check_weights_sum(arr: np.ndarray, name: str) -> None:
+    """Weights must sum to one within ``WEIGHT_SUM_TOLERANCE``."""
+    total = float(np.sum(arr))
+    if abs(total - 1.0) > WEIGHT_SUM_TOLERANCE:
+        raise ValueError(
+            f"{name} must sum to 1 (within {WEIGHT_SUM_TOLERANCE:g}), got {total:.10g}"
+        )
+
+
+def _labels_of(value: Any, name: str) -> list[tuple[str, pd.Index]]:
+    if isinstance(value, pd.Series):
+        return [(name, value.index)]
+    if isinstance(value, pd.DataFrame):
+        if not value.index.equals(value.columns):
+            raise ValueError(f"{name} must have the same tickers, in the same order, as rows and columns")
+        return [(name, value.index)]
+    return []
+
+
+def resolve_labels(named: Sequence[tuple[str, Any]]) -> tuple[Labels, list[Any]]:
+    """Aligns labelled inputs on the tickers of the first labelled one.
+
+    Inputs that carry labels (``pd.Series``, ``pd.DataFrame``) must hold exactly the same set
+    of unique tickers; they are then aligned by label (reordered to the first one's order).
+    A different set of tickers is an error naming both arguments and the differing tickers.
+    Unlabelled inputs are positional and must already be in that order.
+
+    Returns the common index (``None`` if nothing is labelled) and the aligned values.
+    """
+    reference: tuple[str, pd.Index] | None = None
+    for name, value in named:
+        for label_name, index in _labels_of(value, name):
+            if index.has_duplicates:
+                dup = index[index.duplicated()].unique().tolist()[:5]
+                raise ValueError(f"{label_name} has duplicate tickers: {dup}")
+            if reference is None:
+                reference = (label_name, index)
+                continue
+            ref_name, ref_index = reference
+            if not index.equals(ref_index) and (
+                len(index) != len(ref_index) or not index.isin(ref_index).all()
+            ):
+                missing = ref_index.difference(index).tolist()[:5]
+                extra = index.difference(ref_index).tolist()[:5]
+                raise ValueError(
+                    f"{label_name} tickers do not match {ref_name}: missing {missing}, "
+                    f"unexpected {extra}"
+                )
+    if reference is None:
+        return None, [value for _, value in named]
+    index = reference[1]
+    aligned: list[Any] = []
+    for _, value in named:
+        if isinstance(value, pd.Series) and not value.index.equals(index):
+            value = value.reindex(index)
+        elif isinstance(value, pd.DataFrame) and not value.index.equals(index):
+            value = value.reindex(index=index, columns=index)
+        aligned.append(value)
+    return index, aligned
