@@ -71,6 +71,7 @@ py::dict solve_dense(const Array& cov, const Array& current, const Array& target
     out["status"] = rebalancing::status_name(res.status);
     out["iterations"] = res.iterations;
     out["polish_rounds"] = res.polish_rounds;
+    out["largest_system"] = res.largest_system;
     out["gradient_steps"] = res.gradient_steps;
     out["matvecs"] = res.matvecs;
     out["solve_time"] = res.solve_time;

@@ -68,8 +68,9 @@ class RebalanceResult:
         Seconds spent in the compiled solver (excluding input checks).
     dual : float
         Multiplier of the budget constraint Σw = 1 that gives the certificate.
-    polish_rounds, gradient_steps, matvecs : int
-        Work done: active-set rounds, accelerated gradient steps, products with Σ.
+    polish_rounds, gradient_steps, matvecs, largest_system : int
+        Work done: active-set rounds, accelerated gradient steps, products with Σ, and the most
+        assets in one reduced KKT solve.
     """
 
     weights: np.ndarray | pd.Series
@@ -85,6 +86,7 @@ class RebalanceResult:
     polish_rounds: int
     gradient_steps: int
     matvecs: int
+    largest_system: int
 
     @property
     def optimal(self) -> bool:
@@ -259,4 +261,5 @@ def _result(raw: dict[str, Any], current: np.ndarray, labels: Labels) -> Rebalan
         polish_rounds=int(raw["polish_rounds"]),
         gradient_steps=int(raw["gradient_steps"]),
         matvecs=int(raw["matvecs"]),
+        largest_system=int(raw["largest_system"]),
     )

@@ -22,6 +22,8 @@
 #include <cstddef>
 #include <cstdint>
 #include <set>
+#include <utility>
+#include <algorithm>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -66,6 +68,7 @@ struct Result {
     double nu = 0.0;         ///< multiplier of the budget constraint from the certificate
     std::size_t iterations = 0;
     std::size_t polish_rounds = 0;
+    std::size_t largest_system = 0;  ///< most free assets in one reduced KKT solve
     std::size_t gradient_steps = 0;
     std::size_t matvecs = 0;
     double solve_time = 0.0;  ///< seconds
@@ -110,6 +113,7 @@ public:
         res.cost = best_.cost;
         res.gap = best_.gap;
         res.nu = best_.nu;
+        res.largest_system = largest_system_;
         res.status = converged(best_) ? Status::optimal : Status::max_iterations;
         res.solve_time =
             std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
@@ -180,12 +184,12 @@ private:
         keep_if_better(p);
     }
 
-    /// Primal-dual active-set rounds starting from the pieces of a prox-gradient step at best_.
+    /// Primal-dual active-set rounds starting from the pieces of best_ itself, corrected once by
+    /// its certificate's multiplier.
     void polish(Result& res) {
         std::vector<Piece> pieces(n_);
-        for (std::size_t i = 0; i < n_; ++i)
-            v_[i] = best_.w[i] - step_ * 2.0 * lam_ * best_.sigma_d[i];
-        prox(s_, step_, v_.data(), w_tmp_.data(), prox_ws_, pieces.data());
+        for (std::size_t i = 0; i < n_; ++i) pieces[i] = piece_of(i, best_.w[i]);
+        update_pieces(best_, best_.nu, pieces);
 
         std::set<std::vector<Piece>> seen;
         for (std::size_t round = 0; round < settings_.max_polish_rounds; ++round) {
@@ -232,6 +236,7 @@ private:
             }
         }
         const std::size_t m = free_.size();
+        largest_system_ = std::max(largest_system_, m);
         if (m == 0) {
             nu = 0.0;
             return std::abs(fixed_sum - s_.total) <= 1e-14 * static_cast<double>(n_);
@@ -283,19 +288,38 @@ private:
         return std::abs(acc.value() - s_.total) <= 1e-14 * std::max<double>(1.0, std::sqrt(n_));
     }
 
+    /// The piece a weight lies on.
+    Piece piece_of(std::size_t i, double w) const {
+        if (w <= s_.lower[i]) return Piece::lower;
+        if (w >= s_.upper[i]) return Piece::upper;
+        if (w > s_.current[i]) return Piece::buy;
+        if (w < s_.current[i]) return Piece::sell;
+        return Piece::hold;
+    }
+
     /// Primal-dual active-set correction. Free assets that left their piece move to the piece
     /// they crossed into; fixed assets whose reduced gradient mu = g + nu says that moving
-    /// lowers the Lagrangian become free. Returns false if nothing changed.
+    /// lowers the Lagrangian become free. Far from the solution first-order information marks
+    /// most assets as violators although few trade at the optimum, so at most
+    /// max(16, |free|) of them join per round, the largest violations first: the free set at
+    /// most doubles and the reduced systems stay near the size of the final one.
+    /// Returns false if nothing changed.
     bool update_pieces(const Point& cand, double nu, std::vector<Piece>& pieces) const {
         double scale = 0.0;
         for (std::size_t i = 0; i < n_; ++i)
             scale = std::max(scale, std::abs(2.0 * lam_ * cand.sigma_d[i]));
         const double tau = 1e-13 * (scale + std::abs(nu));
         bool changed = false;
+        std::vector<std::pair<double, std::size_t>> joins;  // (violation, asset)
+        std::vector<Piece> joined(n_);
+        std::size_t free_count = 0;
         for (std::size_t i = 0; i < n_; ++i) {
             const double wi = cand.w[i], l = s_.lower[i], u = s_.upper[i], w0 = s_.current[i];
             const double mu = 2.0 * lam_ * cand.sigma_d[i] + nu;
+            const double up = mu + s_.buy[i];     // derivative of the Lagrangian buying more
+            const double down = mu - s_.sell[i];  // derivative of the Lagrangian selling less
             Piece next = pieces[i];
+            double violation = 0.0;
             switch (pieces[i]) {
                 case Piece::buy:
                     if (wi > u) next = Piece::upper;
@@ -306,24 +330,36 @@ private:
                     else if (wi > std::min(w0, u)) next = w0 <= u ? Piece::hold : Piece::upper;
                     break;
                 case Piece::hold:
-                    if (mu + s_.buy[i] < -tau && w0 < u) next = Piece::buy;
-                    else if (mu - s_.sell[i] > tau && w0 > l) next = Piece::sell;
+                    if (up < -tau && w0 < u) violation = -up, joined[i] = Piece::buy;
+                    else if (down > tau && w0 > l) violation = down, joined[i] = Piece::sell;
                     break;
                 case Piece::upper:  // moving down pays if the left derivative is positive
-                    if (u > w0 ? mu + s_.buy[i] > tau : mu - s_.sell[i] > tau)
-                        next = u > w0 ? Piece::buy : Piece::sell;
+                    if (u > w0 ? up > tau : down > tau)
+                        violation = u > w0 ? up : down, joined[i] = u > w0 ? Piece::buy : Piece::sell;
                     break;
                 case Piece::lower:  // moving up pays if the right derivative is negative
-                    if (l < w0 ? mu - s_.sell[i] < -tau : mu + s_.buy[i] < -tau)
-                        next = l < w0 ? Piece::sell : Piece::buy;
+                    if (l < w0 ? down < -tau : up < -tau)
+                        violation = l < w0 ? -down : -up, joined[i] = l < w0 ? Piece::sell : Piece::buy;
                     break;
             }
+            if (violation > 0.0) joins.emplace_back(violation, i);
             if (next != pieces[i]) {
                 pieces[i] = next;
                 changed = true;
             }
+            free_count += is_free(pieces[i]) ? 1 : 0;
         }
-        return changed;
+        const std::size_t cap = std::max<std::size_t>(16, free_count);
+        if (joins.size() > cap) {
+            // Largest violations first; ties by index so the result does not depend on the sort.
+            std::partial_sort(joins.begin(), joins.begin() + static_cast<std::ptrdiff_t>(cap),
+                              joins.end(), [](const auto& a, const auto& b) {
+                                  return a.first > b.first || (a.first == b.first && a.second < b.second);
+                              });
+            joins.resize(cap);
+        }
+        for (const auto& [violation, i] : joins) pieces[i] = joined[i];
+        return changed || !joins.empty();
     }
 
     /// FISTA with the exact prox and gradient-based adaptive restart, for `budget` iterations
@@ -378,6 +414,7 @@ private:
     std::vector<double> d_ = std::vector<double>(n_), grad_ = std::vector<double>(n_),
                         v_ = std::vector<double>(n_), w_tmp_ = std::vector<double>(n_), scratch_;
     std::vector<std::size_t> free_;
+    std::size_t largest_system_ = 0;
 };
 
 }  // namespace rebalancing
