@@ -25,7 +25,7 @@ follows (all from one ``numpy.random.default_rng(seed)`` stream, in this order):
    model: :math:`r = 0.005 + B f + \varepsilon`, :math:`f \sim N(0, F/12)`,
    :math:`\varepsilon \sim N(0, \operatorname{diag}(D)/12)`. Zero targets stay zero holdings,
    so those assets sit on their lower bound (the one-sided optimality corner case).
-6. Costs :math:`c_i \sim U[0.0005, 0.005]` (5–50 bp).
+6. Costs :math:`c_i \sim U[0.0005, 0.005]` (5 to 50 bp).
 
 :math:`\lambda` does not enter the draw: instances with the same ``n`` and ``seed`` and a
 different ``lam`` share all their data.

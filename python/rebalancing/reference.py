@@ -22,15 +22,16 @@ Two references are provided:
   absolute values are removed by splitting the trade into buys and sells, which makes the
   objective smooth, and SLSQP is given analytic gradients and a tight tolerance.
 
-Measured accuracy of :func:`reference_solve`: on 50 random instances from the benchmark generator
-(n drawn from 5..60, lambda log-uniform in [1, 100], half of them with asymmetric costs, per-asset
-bounds and some current weights outside the bounds), the largest relative objective excess
-``(F_ref - F_exact) / max(|F_exact|, 1e-12)`` over an exact Clarabel interior-point solution
-(tolerances 1e-12) was 3.5e-10 (median 4.6e-14), and no reference solution violated the sum or
-the bounds by more than 1e-15.
-
-The scaled objective used inside :func:`reference_solve` and the comparison with
-``trust-constr`` are described in its notes.
+Measured accuracy of :func:`reference_solve` (defaults, with polishing): on 50 random
+instances from the benchmark generator (n drawn from 5..60, lambda log-uniform in [1, 100]; half
+of them with asymmetric costs and per-asset bounds that leave 155 current weights outside their
+bounds), the largest relative objective excess ``(F_ref - F_best) / |F_best|`` was 4.1e-15,
+where ``F_best`` is the better of Clarabel at tolerances 1e-12 and that point refined by an
+active-set solve (Clarabel alone was up to 3.4e-9 above it). The largest distance to those
+weights was 1.8e-9, sum and bound violations stayed below 1.3e-15, and in 48 of 50 cases the
+Frank-Wolfe duality gap of the reference weights (a certificate of optimality computed by an
+exact LP) was at most 1e-12 relative (worst 6.9e-8). Without polishing the objective excess was
+at most 5.0e-12 but the weights were up to 1.8e-7 away.
 """
 
 from __future__ import annotations
@@ -153,10 +154,16 @@ def _costs(
     sell_costs: npt.ArrayLike | None,
 ) -> tuple[FloatArray, FloatArray]:
     """Resolve buy and sell cost vectors; an explicit side overrides ``costs``."""
-    buy = _vector("buy_costs" if buy_costs is not None else "costs",
-                  costs if buy_costs is None else buy_costs, n)
-    sell = _vector("sell_costs" if sell_costs is not None else "costs",
-                   costs if sell_costs is None else sell_costs, n)
+    buy = _vector(
+        "buy_costs" if buy_costs is not None else "costs",
+        costs if buy_costs is None else buy_costs,
+        n,
+    )
+    sell = _vector(
+        "sell_costs" if sell_costs is not None else "costs",
+        costs if sell_costs is None else sell_costs,
+        n,
+    )
     return buy, sell
 
 
@@ -263,8 +270,7 @@ def _polish(
 
     .. math::
 
-        2\lambda \Sigma_{\mathcal F\mathcal F} w_{\mathcal F} + 
-u \mathbf 1
+        2\lambda \Sigma_{\mathcal F\mathcal F} w_{\mathcal F} + \nu \mathbf 1
             = 2\lambda (\Sigma w^*)_{\mathcal F} - 2\lambda \Sigma_{\mathcal F\mathcal X}
               w_{\mathcal X} - \gamma_{\mathcal F},
         \qquad \mathbf 1^	op w_{\mathcal F} = 1 - \mathbf 1^	op w_{\mathcal X}.
@@ -293,7 +299,7 @@ u \mathbf 1
         sol = np.linalg.solve(kkt, rhs)
     except np.linalg.LinAlgError:
         return None
-    out = w_fixed.copy()
+    out = np.array(w_fixed, dtype=np.float64)
     out[free] = sol[:m]
     if not (np.all(out >= lo) and np.all(out <= hi) and np.all((out[free] > w0[free]) == up)):
         return None
@@ -384,7 +390,7 @@ def reference_solve(
     Notes
     -----
     SLSQP's stopping test is absolute in the objective, and :math:`F` is typically
-    :math:`10^{-6}`–:math:`10^{-3}` here, so SLSQP is given the absolute accuracy
+    :math:`10^{-6}` to :math:`10^{-3}` here, so SLSQP is given the absolute accuracy
     ``ftol * max(|F(x0)|, 1e-8)``, where :math:`x_0` (the start) trades only what the bounds
     force. Dividing the objective by :math:`F(x_0)` instead was measured to be much worse
     (SLSQP then often stops with "Positive directional derivative for linesearch", up to 1e-4

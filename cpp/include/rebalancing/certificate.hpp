@@ -76,19 +76,32 @@ inline Certificate certify(const SeparableTerms& s, const double* w, const doubl
     // q is maximal at the smallest breakpoint whose right derivative is <= 0.
     const BreakpointBracket b =
         bracket_breakpoints(breakpoints, slope_at, [](double slope) { return slope <= 0.0; });
+    // Any nu gives a valid bound. Mathematically q peaks at b.right; but at the optimum many
+    // breakpoints coincide up to rounding, and a tie decided by rounding can put the peak at
+    // b.left instead. Take the better of the two.
+    auto gap_at = [&](double nu) {
+        double gap = 0.0, sum_w = 0.0;
+        for (std::size_t i = 0; i < n; ++i) {
+            const double gnu = g[i] + nu;
+            const double x = w[i] - s.current[i];
+            const double best = detail::psi(s, i, gnu, detail::linear_minimizer(s, i, gnu));
+            const double term = detail::psi(s, i, gnu, x) - best;
+            gap += term > 0.0 ? term : 0.0;  // each term is >= 0 in exact arithmetic
+            sum_w += w[i];
+        }
+        gap -= nu * (sum_w - s.total);
+        return gap > 0.0 ? gap : 0.0;
+    };
     Certificate c;
     c.nu = b.has_right ? b.right : 0.0;
-    double gap = 0.0, sum_w = 0.0;
-    for (std::size_t i = 0; i < n; ++i) {
-        const double gnu = g[i] + c.nu;
-        const double x = w[i] - s.current[i];
-        const double best = detail::psi(s, i, gnu, detail::linear_minimizer(s, i, gnu));
-        const double term = detail::psi(s, i, gnu, x) - best;
-        gap += term > 0.0 ? term : 0.0;  // each term is >= 0 in exact arithmetic
-        sum_w += w[i];
+    c.gap = gap_at(c.nu);
+    if (b.has_left) {
+        const double gap_left = gap_at(b.left);
+        if (gap_left < c.gap) {
+            c.gap = gap_left;
+            c.nu = b.left;
+        }
     }
-    gap -= c.nu * (sum_w - s.total);
-    c.gap = gap > 0.0 ? gap : 0.0;
     return c;
 }
 

@@ -167,8 +167,13 @@ private:
         p.nu = c.nu;
     }
 
+    /// Keeps p if it is better than best_: a lower objective, or (within the rounding of the
+    /// objective itself) a smaller certified gap. Comparing objectives alone would throw away
+    /// an exactly certified point whose objective rounds a few ulps above an uncertified one.
     void keep_if_better(const Point& p) {
-        if (p.objective < best_.objective || (p.objective == best_.objective && p.gap < best_.gap))
+        const double rounding = 1e-14 * std::abs(best_.objective);
+        if (p.objective < best_.objective - rounding ||
+            (p.objective <= best_.objective + rounding && p.gap < best_.gap))
             best_ = p;
     }
 
@@ -253,6 +258,10 @@ private:
         SaddleSolver saddle;
         if (!saddle.factorize(a, m)) return false;
         const double rho = s_.total - fixed_sum - free_target;
+        // Start from the best point so far: with a singular Sigma_FF the solution nearest to it.
+        y.resize(m);
+        for (std::size_t r = 0; r < m; ++r) y[r] = best_.w[free_[r]] - target_[free_[r]];
+        nu = best_.nu;
         saddle.solve(rhs, rho, y, nu);
         for (std::size_t r = 0; r < m; ++r) {
             if (!std::isfinite(y[r])) return false;

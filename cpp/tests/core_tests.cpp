@@ -1,0 +1,280 @@
+// Unit tests of the pure C++ core, without Python. Built by CMake with REBALANCING_BUILD_TESTS
+// (and under ASan/UBSan with REBALANCING_SANITIZE); run by ctest and .ci/run.
+#include <cmath>
+#include <cstdio>
+#include <functional>
+#include <random>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "rebalancing/certificate.hpp"
+#include "rebalancing/covariance.hpp"
+#include "rebalancing/prox.hpp"
+#include "rebalancing/solver.hpp"
+
+using namespace rebalancing;
+
+namespace {
+
+int g_passed = 0, g_failed = 0;
+
+void check(bool ok, const std::string& what) {
+    if (ok) {
+        ++g_passed;
+    } else {
+        ++g_failed;
+        std::printf("FAILED: %s\n", what.c_str());
+    }
+}
+
+/// Owns the arrays behind a SeparableTerms view.
+struct Data {
+    std::vector<double> current, buy, sell, lower, upper;
+    SeparableTerms view() const {
+        SeparableTerms s;
+        s.n = current.size();
+        s.current = current.data();
+        s.buy = buy.data();
+        s.sell = sell.data();
+        s.lower = lower.data();
+        s.upper = upper.data();
+        return s;
+    }
+};
+
+Data random_data(std::mt19937_64& rng, std::size_t n) {
+    std::uniform_real_distribution<double> unif(0.0, 1.0);
+    Data d;
+    double sum = 0.0;
+    for (std::size_t i = 0; i < n; ++i) {
+        d.current.push_back(unif(rng));
+        sum += d.current.back();
+        d.buy.push_back(0.01 * unif(rng));
+        d.sell.push_back(0.01 * unif(rng));
+        d.lower.push_back(0.0);
+        d.upper.push_back(i > 0 && unif(rng) < 0.2 ? 0.05 : 1.0);  // asset 0 keeps it feasible
+    }
+    for (double& c : d.current) c /= sum;
+    return d;
+}
+
+/// Random PSD matrix A A' / k (rank min(n, k)), row-major.
+std::vector<double> random_cov(std::mt19937_64& rng, std::size_t n, std::size_t k) {
+    std::normal_distribution<double> normal(0.0, 0.2);
+    std::vector<double> a(n * k), cov(n * n, 0.0);
+    for (double& v : a) v = normal(rng);
+    for (std::size_t i = 0; i < n; ++i)
+        for (std::size_t j = 0; j < n; ++j)
+            for (std::size_t r = 0; r < k; ++r)
+                cov[i * n + j] += a[i * k + r] * a[j * k + r] / static_cast<double>(k);
+    return cov;
+}
+
+double objective(const std::vector<double>& cov, const std::vector<double>& target,
+                 const SeparableTerms& s, double lam, const std::vector<double>& w) {
+    const std::size_t n = w.size();
+    double risk = 0.0, cost = 0.0;
+    for (std::size_t i = 0; i < n; ++i) {
+        for (std::size_t j = 0; j < n; ++j)
+            risk += (w[i] - target[i]) * cov[i * n + j] * (w[j] - target[j]);
+        cost += s.cost(i, w[i] - s.current[i]);
+    }
+    return lam * risk + cost;
+}
+
+void test_prox_matches_bisection() {
+    std::mt19937_64 rng(1);
+    std::normal_distribution<double> normal(0.0, 0.3);
+    for (int trial = 0; trial < 200; ++trial) {
+        const std::size_t n = 1 + static_cast<std::size_t>(trial % 17);
+        Data d = random_data(rng, n);
+        const SeparableTerms s = d.view();
+        std::vector<double> v(n), w(n), w_ref(n);
+        for (double& x : v) x = normal(rng);
+        const double kappa = trial % 3 == 0 ? 0.0 : 0.5;
+        ProxWorkspace ws;
+        prox(s, kappa, v.data(), w.data(), ws);
+        // Reference: bisection on the shift nu, 200 halvings.
+        double lo = -1e3, hi = 1e3;
+        for (int it = 0; it < 200; ++it) {
+            const double mid = 0.5 * (lo + hi);
+            double sum = 0.0;
+            for (std::size_t i = 0; i < n; ++i)
+                sum += detail::prox_coordinate(s, kappa, i, v[i] - mid);
+            (sum > 1.0 ? lo : hi) = mid;
+        }
+        double sum = 0.0, err = 0.0;
+        bool in_box = true;
+        for (std::size_t i = 0; i < n; ++i) {
+            w_ref[i] = detail::prox_coordinate(s, kappa, i, v[i] - 0.5 * (lo + hi));
+            err = std::max(err, std::abs(w[i] - w_ref[i]));
+            sum += w[i];
+            in_box = in_box && w[i] >= s.lower[i] && w[i] <= s.upper[i];
+        }
+        check(err < 1e-10, "prox agrees with bisection, trial " + std::to_string(trial));
+        check(std::abs(sum - 1.0) < 1e-14, "prox keeps sum(w) = 1");
+        check(in_box, "prox keeps the bounds");
+    }
+}
+
+void test_certificate_is_a_valid_bound() {
+    // For random feasible points of random problems, F(w) - gap must not exceed the objective
+    // of any other feasible point, in particular the solver's optimum.
+    std::mt19937_64 rng(2);
+    for (int trial = 0; trial < 60; ++trial) {
+        const std::size_t n = 2 + static_cast<std::size_t>(trial % 11);
+        Data d = random_data(rng, n);
+        const SeparableTerms s = d.view();
+        const auto cov = random_cov(rng, n, 1 + static_cast<std::size_t>(trial % 5));
+        std::vector<double> target(n, 1.0 / static_cast<double>(n));
+        const double lam = 10.0;
+        DenseCovariance op(cov.data(), n);
+        Solver solver(op, target.data(), lam, s);
+        const Result best = solver.solve();
+        check(best.status == Status::optimal, "solver certifies, trial " + std::to_string(trial));
+        if (best.status != Status::optimal)
+            std::printf("  gap %.3g objective %.6g iterations %zu polish %zu grad %zu\n", best.gap,
+                        best.objective, best.iterations, best.polish_rounds, best.gradient_steps);
+        const double f_best = objective(cov, target, s, lam, best.weights);
+        check(std::abs(f_best - best.objective) <= 1e-12 * std::max(1e-12, std::abs(f_best)) + 1e-18,
+              "reported objective matches a direct evaluation");
+
+        std::uniform_real_distribution<double> unif(0.0, 1.0);
+        std::vector<double> v(n), w(n), d_vec(n), sd(n), g(n), scratch;
+        for (double& x : v) x = unif(rng);
+        ProxWorkspace ws;
+        project_feasible(s, v.data(), w.data(), ws);
+        for (std::size_t i = 0; i < n; ++i) d_vec[i] = w[i] - target[i];
+        op.multiply(d_vec.data(), sd.data());
+        for (std::size_t i = 0; i < n; ++i) g[i] = 2.0 * lam * sd[i];
+        const Certificate c = certify(s, w.data(), g.data(), scratch);
+        const double f_w = objective(cov, target, s, lam, w);
+        check(c.gap >= 0.0, "gap is non-negative");
+        check(f_w - c.gap <= f_best + 1e-12, "F(w) - gap is a lower bound on F*, trial " +
+                                                 std::to_string(trial));
+    }
+}
+
+void test_two_assets_against_grid() {
+    // n = 2: w = (x, 1 - x), a one-dimensional convex problem solved by ternary search.
+    std::mt19937_64 rng(3);
+    std::uniform_real_distribution<double> unif(0.0, 1.0);
+    for (int trial = 0; trial < 50; ++trial) {
+        Data d;
+        const double c0 = unif(rng);
+        d.current = {c0, 1.0 - c0};
+        d.buy = {0.02 * unif(rng), 0.02 * unif(rng)};
+        d.sell = {0.02 * unif(rng), 0.02 * unif(rng)};
+        d.lower = {0.0, 0.0};
+        d.upper = {1.0, 1.0};
+        const SeparableTerms s = d.view();
+        const double a = 0.01 + 0.1 * unif(rng), b = 0.01 + 0.1 * unif(rng);
+        const double rho = 0.9 * (2 * unif(rng) - 1) * std::sqrt(a * b);
+        std::vector<double> cov = {a, rho, rho, b}, target = {unif(rng), 0.0};
+        target[1] = 1.0 - target[0];
+        DenseCovariance op(cov.data(), 2);
+        const Result r = Solver(op, target.data(), 5.0, s).solve();
+        auto f = [&](double x) { return objective(cov, target, s, 5.0, {x, 1.0 - x}); };
+        double lo = 0.0, hi = 1.0;
+        for (int it = 0; it < 300; ++it) {
+            const double m1 = lo + (hi - lo) / 3, m2 = hi - (hi - lo) / 3;
+            (f(m1) < f(m2) ? hi : lo) = (f(m1) < f(m2) ? m2 : m1);
+        }
+        check(r.status == Status::optimal, "n = 2 certified");
+        check(r.objective <= f(0.5 * (lo + hi)) + 1e-14, "n = 2 matches ternary search");
+    }
+}
+
+void test_edge_cases() {
+    // n = 1: the only feasible point is w = 1.
+    {
+        Data d{{1.0}, {0.01}, {0.01}, {0.0}, {1.0}};
+        std::vector<double> cov = {0.04}, target = {1.0};
+        DenseCovariance op(cov.data(), 1);
+        const Result r = Solver(op, target.data(), 1.0, d.view()).solve();
+        check(r.status == Status::optimal && r.weights[0] == 1.0, "n = 1");
+    }
+    // lam = 0 with the current weights outside the bounds: the cheapest way back inside.
+    {
+        Data d{{0.7, 0.2, 0.1}, {0.01, 0.03, 0.02}, {0.01, 0.01, 0.01}, {0, 0, 0}, {0.5, 1, 1}};
+        std::vector<double> cov(9, 0.0), target = {0.4, 0.3, 0.3};
+        DenseCovariance op(cov.data(), 3);
+        const Result r = Solver(op, target.data(), 0.0, d.view()).solve();
+        // Sell 0.2 of asset 0 (cost 0.002), buy the cheaper asset 2 (cost 0.004).
+        check(r.status == Status::optimal, "lam = 0 certified");
+        check(std::abs(r.weights[0] - 0.5) < 1e-15 && std::abs(r.weights[2] - 0.3) < 1e-15,
+              "lam = 0 buys the cheapest asset");
+        check(std::abs(r.objective - 0.006) < 1e-15, "lam = 0 objective");
+    }
+    // current == target: nothing to do.
+    {
+        Data d{{0.5, 0.3, 0.2}, {0.01, 0.01, 0.01}, {0.01, 0.01, 0.01}, {0, 0, 0}, {1, 1, 1}};
+        std::vector<double> cov = {0.04, 0.01, 0, 0.01, 0.09, 0, 0, 0, 0.01};
+        DenseCovariance op(cov.data(), 3);
+        const Result r = Solver(op, d.current.data(), 10.0, d.view()).solve();
+        check(r.status == Status::optimal && r.objective == 0.0 && r.iterations == 0,
+              "current == target needs no iteration");
+    }
+    // Infeasible bounds and negative costs are rejected.
+    {
+        Data d{{0.5, 0.5}, {0.0, 0.0}, {0.0, 0.0}, {0.0, 0.0}, {0.4, 0.4}};
+        std::vector<double> cov(4, 0.0), target = {0.5, 0.5};
+        DenseCovariance op(cov.data(), 2);
+        bool threw = false;
+        try {
+            Solver(op, target.data(), 1.0, d.view());
+        } catch (const std::invalid_argument&) {
+            threw = true;
+        }
+        check(threw, "sum(upper) < 1 is rejected");
+        d.upper = {1.0, 1.0};
+        d.buy = {-0.01, 0.0};
+        threw = false;
+        try {
+            Solver(op, target.data(), 1.0, d.view());
+        } catch (const std::invalid_argument&) {
+            threw = true;
+        }
+        check(threw, "negative costs are rejected");
+    }
+}
+
+void test_rank_deficient_and_ill_conditioned() {
+    std::mt19937_64 rng(4);
+    for (std::size_t k : {std::size_t{2}, std::size_t{5}}) {
+        const std::size_t n = 40;
+        Data d = random_data(rng, n);
+        const auto cov = random_cov(rng, n, k);  // rank k < n
+        std::vector<double> target(n, 1.0 / static_cast<double>(n));
+        DenseCovariance op(cov.data(), n);
+        const Result r = Solver(op, target.data(), 10.0, d.view()).solve();
+        check(r.status == Status::optimal, "rank-deficient covariance, rank " + std::to_string(k));
+    }
+    {
+        // Diagonal with condition number 1e8 plus a dense rank-one term.
+        const std::size_t n = 30;
+        Data d = random_data(rng, n);
+        std::vector<double> cov(n * n), target(n, 1.0 / static_cast<double>(n));
+        for (std::size_t i = 0; i < n; ++i)
+            for (std::size_t j = 0; j < n; ++j)
+                cov[i * n + j] = 0.01 + (i == j ? std::pow(10.0, -8.0 * static_cast<double>(i) /
+                                                                    static_cast<double>(n - 1))
+                                                : 0.0);
+        DenseCovariance op(cov.data(), n);
+        const Result r = Solver(op, target.data(), 100.0, d.view()).solve();
+        check(r.status == Status::optimal, "ill-conditioned covariance");
+    }
+}
+
+}  // namespace
+
+int main() {
+    test_prox_matches_bisection();
+    test_certificate_is_a_valid_bound();
+    test_two_assets_against_grid();
+    test_edge_cases();
+    test_rank_deficient_and_ill_conditioned();
+    std::printf("%d passed, %d failed\n", g_passed, g_failed);
+    return g_failed == 0 ? 0 : 1;
+}
