@@ -22,9 +22,9 @@ void require_vector(const Array& a, std::size_t n, const char* name) {
                                     ",)");
 }
 
-py::dict solve_dense(const Array& cov, const Array& current, const Array& target,
-                     const Array& buy, const Array& sell, const Array& lower, const Array& upper,
-                     double lam, double rel_tol, double abs_tol, std::size_t max_iter, bool polish,
+py::dict solve_dense(const Array& cov, const Array& current, const Array& target, const Array& buy,
+                     const Array& sell, const Array& lower, const Array& upper, double lam,
+                     double rel_tol, double abs_tol, std::size_t max_iter, bool polish,
                      const std::optional<Array>& warm_start) {
     if (current.ndim() != 1) throw std::invalid_argument("current must be one-dimensional");
     const auto n = static_cast<std::size_t>(current.shape(0));

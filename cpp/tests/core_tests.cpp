@@ -137,8 +137,9 @@ void test_certificate_is_a_valid_bound() {
             std::printf("  gap %.3g objective %.6g iterations %zu polish %zu grad %zu\n", best.gap,
                         best.objective, best.iterations, best.polish_rounds, best.gradient_steps);
         const double f_best = objective(cov, target, s, lam, best.weights);
-        check(std::abs(f_best - best.objective) <= 1e-12 * std::max(1e-12, std::abs(f_best)) + 1e-18,
-              "reported objective matches a direct evaluation");
+        check(
+            std::abs(f_best - best.objective) <= 1e-12 * std::max(1e-12, std::abs(f_best)) + 1e-18,
+            "reported objective matches a direct evaluation");
 
         std::uniform_real_distribution<double> unif(0.0, 1.0);
         std::vector<double> v(n), w(n), d_vec(n), sd(n), g(n), scratch;
@@ -151,8 +152,8 @@ void test_certificate_is_a_valid_bound() {
         const Certificate c = certify(s, w.data(), g.data(), scratch);
         const double f_w = objective(cov, target, s, lam, w);
         check(c.gap >= 0.0, "gap is non-negative");
-        check(f_w - c.gap <= f_best + 1e-12, "F(w) - gap is a lower bound on F*, trial " +
-                                                 std::to_string(trial));
+        check(f_w - c.gap <= f_best + 1e-12,
+              "F(w) - gap is a lower bound on F*, trial " + std::to_string(trial));
     }
 }
 
@@ -259,7 +260,7 @@ void test_rank_deficient_and_ill_conditioned() {
         for (std::size_t i = 0; i < n; ++i)
             for (std::size_t j = 0; j < n; ++j)
                 cov[i * n + j] = 0.01 + (i == j ? std::pow(10.0, -8.0 * static_cast<double>(i) /
-                                                                    static_cast<double>(n - 1))
+                                                                     static_cast<double>(n - 1))
                                                 : 0.0);
         DenseCovariance op(cov.data(), n);
         const Result r = Solver(op, target.data(), 100.0, d.view()).solve();

@@ -11,7 +11,7 @@ tuples are accepted wherever an array is.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, TypeAlias
 
 import numpy as np
 import pandas as pd
@@ -25,7 +25,7 @@ __all__ = [
     "resolve_labels",
 ]
 
-Labels = pd.Index | None
+Labels: TypeAlias = pd.Index | None
 
 WEIGHT_SUM_TOLERANCE = 1e-6
 
@@ -38,9 +38,7 @@ def _as_float_array(value: Any, name: str) -> np.ndarray:
     except Exception as exc:  # e.g. ragged nested lists
         raise TypeError(f"{name} must be array-like of real numbers: {exc}") from None
     if arr.dtype == object or arr.dtype.kind not in "iuf":
-        raise TypeError(
-            f"{name} must hold real numbers (int or float), got dtype {arr.dtype}"
-        )
+        raise TypeError(f"{name} must hold real numbers (int or float), got dtype {arr.dtype}")
     return np.asarray(arr, dtype=np.float64, order="C")
 
 
@@ -102,7 +100,9 @@ def _labels_of(value: Any, name: str) -> list[tuple[str, pd.Index]]:
         return [(name, value.index)]
     if isinstance(value, pd.DataFrame):
         if not value.index.equals(value.columns):
-            raise ValueError(f"{name} must have the same tickers, in the same order, as rows and columns")
+            raise ValueError(
+                f"{name} must have the same tickers, in the same order, as rows and columns"
+            )
         return [(name, value.index)]
     return []
 

@@ -15,10 +15,10 @@ namespace rebalancing {
 
 /// The two breakpoints that bracket the switch of a monotone predicate.
 struct BreakpointBracket {
-    bool has_left = false;   ///< some breakpoint has pred == false
-    bool has_right = false;  ///< some breakpoint has pred == true
-    double left = 0.0;       ///< the largest breakpoint with pred == false
-    double right = 0.0;      ///< the smallest breakpoint with pred == true
+    bool has_left = false;     ///< some breakpoint has pred == false
+    bool has_right = false;    ///< some breakpoint has pred == true
+    double left = 0.0;         ///< the largest breakpoint with pred == false
+    double right = 0.0;        ///< the smallest breakpoint with pred == true
     double left_value = 0.0;   ///< value(left) as returned by the evaluator
     double right_value = 0.0;  ///< value(right)
 };

@@ -38,10 +38,10 @@ namespace detail {
 inline double linear_minimizer(const SeparableTerms& s, std::size_t i, double gnu) {
     const double a = s.lower[i] - s.current[i];
     const double b = s.upper[i] - s.current[i];
-    const double up = gnu + s.buy[i];     // slope of psi for x > 0
-    const double down = gnu - s.sell[i];  // slope of psi for x < 0
-    if (a >= 0.0) return up < 0.0 ? b : a;     // the whole box is a purchase
-    if (b <= 0.0) return down < 0.0 ? b : a;   // the whole box is a sale
+    const double up = gnu + s.buy[i];         // slope of psi for x > 0
+    const double down = gnu - s.sell[i];      // slope of psi for x < 0
+    if (a >= 0.0) return up < 0.0 ? b : a;    // the whole box is a purchase
+    if (b <= 0.0) return down < 0.0 ? b : a;  // the whole box is a sale
     if (up < 0.0) return b;
     if (down >= 0.0) return a;
     return 0.0;

@@ -19,12 +19,11 @@ inline double dot(const double* a, const double* b, std::size_t n) {
         for (std::size_t k = 0; k < 8; ++k) acc[k] += a[j + k] * b[j + k];
     double tail = 0.0;
     for (; j < n; ++j) tail += a[j] * b[j];
-    return ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7])) +
-           tail;
+    return ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7])) + tail;
 }
 
 class CovarianceOperator {
-public:
+   public:
     virtual ~CovarianceOperator() = default;
     /// Number of assets n.
     virtual std::size_t size() const = 0;
@@ -42,7 +41,7 @@ public:
 /// A dense symmetric n x n matrix in row-major order. Non-owning: the caller keeps the memory
 /// alive (the Python binding passes numpy's buffer without copying it).
 class DenseCovariance final : public CovarianceOperator {
-public:
+   public:
     DenseCovariance(const double* data, std::size_t n) : data_(data), n_(n) {}
 
     std::size_t size() const override { return n_; }
@@ -79,7 +78,7 @@ public:
         return std::min(max_row, std::sqrt(frob));
     }
 
-private:
+   private:
     const double* data_;
     std::size_t n_;
 };

@@ -50,7 +50,7 @@ inline void cholesky_solve(const double* l, std::size_t m, double* b) {
 /// a rank-deficient A (sample covariance of few observations) factorisable; refinement removes
 /// its bias whenever the saddle system itself is non-singular.
 class SaddleSolver {
-public:
+   public:
     /// Factorises a (row-major, m x m, copied). Returns false if no regularisation worked.
     bool factorize(const std::vector<double>& a, std::size_t m) {
         m_ = m;
@@ -100,7 +100,7 @@ public:
         }
     }
 
-private:
+   private:
     void apply_inverse(const std::vector<double>& b, double rho, std::vector<double>& y,
                        double& nu) const {
         y = b;

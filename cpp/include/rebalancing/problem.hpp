@@ -40,9 +40,9 @@ struct SeparableTerms {
             hi += upper[i];
         }
         if (lo > total || hi < total)
-            throw std::invalid_argument("bounds make sum(w) = 1 infeasible: sum(lower) = " +
-                                        std::to_string(lo) + ", sum(upper) = " +
-                                        std::to_string(hi));
+            throw std::invalid_argument(
+                "bounds make sum(w) = 1 infeasible: sum(lower) = " + std::to_string(lo) +
+                ", sum(upper) = " + std::to_string(hi));
     }
 };
 

@@ -10,7 +10,8 @@
 /// w_i(nu) is non-increasing and piecewise linear in nu with breakpoints where v_i - nu hits
 /// w0_i - kappa sell_i, w0_i + kappa buy_i, or the pre-images of l_i and u_i. sum_i w_i(nu) =
 /// total is therefore solved exactly: bracket the root between two consecutive breakpoints and
-/// interpolate linearly. kappa = 0 gives the Euclidean projection onto {sum w = total, l <= w <= u}.
+/// interpolate linearly. kappa = 0 gives the Euclidean projection onto {sum w = total, l <= w <=
+/// u}.
 
 #include <cmath>
 #include <cstddef>
@@ -32,7 +33,9 @@ enum class Piece : std::uint8_t {
 };
 
 /// True for the pieces whose weight is free in the reduced KKT system.
-inline bool is_free(Piece p) { return p == Piece::sell || p == Piece::buy; }
+inline bool is_free(Piece p) {
+    return p == Piece::sell || p == Piece::buy;
+}
 
 namespace detail {
 
@@ -59,7 +62,7 @@ inline Piece prox_piece(const SeparableTerms& s, double kappa, std::size_t i, do
 
 /// Neumaier-compensated sum, so sum(w) = total holds to the last bits for large n.
 class CompensatedSum {
-public:
+   public:
     void add(double x) {
         const double t = sum_ + x;
         if (std::abs(sum_) >= std::abs(x))
@@ -70,7 +73,7 @@ public:
     }
     double value() const { return sum_ + err_; }
 
-private:
+   private:
     double sum_ = 0.0;
     double err_ = 0.0;
 };
@@ -89,7 +92,8 @@ inline double prox(const SeparableTerms& s, double kappa, const double* v, doubl
     const std::size_t n = s.n;
     auto total_at = [&](double nu) {
         detail::CompensatedSum acc;
-        for (std::size_t i = 0; i < n; ++i) acc.add(detail::prox_coordinate(s, kappa, i, v[i] - nu));
+        for (std::size_t i = 0; i < n; ++i)
+            acc.add(detail::prox_coordinate(s, kappa, i, v[i] - nu));
         return acc.value();
     };
     // Candidate breakpoints in nu: v_i - z for every level z at which coordinate i changes piece.
@@ -103,8 +107,8 @@ inline double prox(const SeparableTerms& s, double kappa, const double* v, doubl
         for (double z : levels) ws.breakpoints.push_back(v[i] - z);
     }
     // sum(nu) is non-increasing: find the smallest breakpoint where it is <= total.
-    const BreakpointBracket b = bracket_breakpoints(
-        ws.breakpoints, total_at, [&](double value) { return value <= s.total; });
+    const BreakpointBracket b = bracket_breakpoints(ws.breakpoints, total_at,
+                                                    [&](double value) { return value <= s.total; });
     double nu = b.right;
     if (b.has_left && b.left_value != b.right_value) {
         // Linear between the two breakpoints: interpolate to the exact crossing.
@@ -129,8 +133,9 @@ inline double prox(const SeparableTerms& s, double kappa, const double* v, doubl
                 best = i;
             }
         }
-        if (best < n) w[best] += residual > 0 ? std::min(residual, room_best)
-                                              : -std::min(-residual, room_best);
+        if (best < n)
+            w[best] +=
+                residual > 0 ? std::min(residual, room_best) : -std::min(-residual, room_best);
     }
     if (pieces)
         for (std::size_t i = 0; i < n; ++i) pieces[i] = detail::prox_piece(s, kappa, i, v[i] - nu);

@@ -17,15 +17,15 @@
 /// Every feasible point visited is certified by a duality gap (certificate.hpp); status is
 /// `optimal` only when that gap is within tolerance.
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
 #include <set>
-#include <utility>
-#include <algorithm>
 #include <stdexcept>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "certificate.hpp"
@@ -76,7 +76,7 @@ struct Result {
 };
 
 class Solver {
-public:
+   public:
     Solver(const CovarianceOperator& cov, const double* target, double lam, SeparableTerms terms,
            Settings settings = {})
         : cov_(cov), target_(target), lam_(lam), s_(terms), settings_(settings), n_(terms.n) {
@@ -120,7 +120,7 @@ public:
         return res;
     }
 
-private:
+   private:
     /// A feasible point with everything needed to certify it.
     struct Point {
         std::vector<double> w;
@@ -221,8 +221,7 @@ private:
     /// Sets the fixed assets (hold, lower, upper) to their values and solves
     ///     2 lam Sigma_FF d_F + nu 1 = -2 lam Sigma_FX d_X - s_F,   1' w_F = total - 1' w_X
     /// for the free assets F (s = +buy or -sell). Returns false if the system is unusable.
-    bool solve_reduced_kkt(const std::vector<Piece>& pieces, std::vector<double>& w,
-                           double& nu) {
+    bool solve_reduced_kkt(const std::vector<Piece>& pieces, std::vector<double>& w, double& nu) {
         free_.clear();
         double fixed_sum = 0.0, free_target = 0.0;
         for (std::size_t i = 0; i < n_; ++i) {
@@ -331,24 +330,32 @@ private:
             double violation = 0.0;
             switch (pieces[i]) {
                 case Piece::buy:
-                    if (wi > u) next = Piece::upper;
-                    else if (wi < std::max(w0, l)) next = w0 >= l ? Piece::hold : Piece::lower;
+                    if (wi > u)
+                        next = Piece::upper;
+                    else if (wi < std::max(w0, l))
+                        next = w0 >= l ? Piece::hold : Piece::lower;
                     break;
                 case Piece::sell:
-                    if (wi < l) next = Piece::lower;
-                    else if (wi > std::min(w0, u)) next = w0 <= u ? Piece::hold : Piece::upper;
+                    if (wi < l)
+                        next = Piece::lower;
+                    else if (wi > std::min(w0, u))
+                        next = w0 <= u ? Piece::hold : Piece::upper;
                     break;
                 case Piece::hold:
-                    if (up < -tau && w0 < u) violation = -up, joined[i] = Piece::buy;
-                    else if (down > tau && w0 > l) violation = down, joined[i] = Piece::sell;
+                    if (up < -tau && w0 < u)
+                        violation = -up, joined[i] = Piece::buy;
+                    else if (down > tau && w0 > l)
+                        violation = down, joined[i] = Piece::sell;
                     break;
                 case Piece::upper:  // moving down pays if the left derivative is positive
                     if (u > w0 ? up > tau : down > tau)
-                        violation = u > w0 ? up : down, joined[i] = u > w0 ? Piece::buy : Piece::sell;
+                        violation = u > w0 ? up : down,
+                        joined[i] = u > w0 ? Piece::buy : Piece::sell;
                     break;
                 case Piece::lower:  // moving up pays if the right derivative is negative
                     if (l < w0 ? down < -tau : up < -tau)
-                        violation = l < w0 ? -down : -up, joined[i] = l < w0 ? Piece::sell : Piece::buy;
+                        violation = l < w0 ? -down : -up,
+                        joined[i] = l < w0 ? Piece::sell : Piece::buy;
                     break;
             }
             if (violation > 0.0) joins.emplace_back(violation, i);
@@ -363,7 +370,8 @@ private:
             // Largest violations first; ties by index so the result does not depend on the sort.
             std::partial_sort(joins.begin(), joins.begin() + static_cast<std::ptrdiff_t>(cap),
                               joins.end(), [](const auto& a, const auto& b) {
-                                  return a.first > b.first || (a.first == b.first && a.second < b.second);
+                                  return a.first > b.first ||
+                                         (a.first == b.first && a.second < b.second);
                               });
             joins.resize(cap);
         }
