@@ -74,6 +74,7 @@ py::dict solve_dense(const Array& cov, const Array& current, const Array& target
     out["largest_system"] = res.largest_system;
     out["gradient_steps"] = res.gradient_steps;
     out["matvecs"] = res.matvecs;
+    out["column_updates"] = res.column_updates;
     out["solve_time"] = res.solve_time;
     return out;
 }

@@ -32,6 +32,9 @@ class CovarianceOperator {
     /// out[r] = (Sigma x)[rows[r]] for the listed rows only.
     virtual void multiply_rows(const std::vector<std::size_t>& rows, const double* x,
                                double* out) const = 0;
+    /// y += Sigma[:, cols] coef: updates a product after a few entries of x changed.
+    virtual void add_columns(const std::vector<std::size_t>& cols, const double* coef,
+                             double* y) const = 0;
     /// Row-major |idx| x |idx| principal submatrix Sigma[idx, idx].
     virtual void principal_submatrix(const std::vector<std::size_t>& idx, double* out) const = 0;
     /// An upper bound on the largest eigenvalue (the Lipschitz constant of x -> Sigma x).
@@ -48,6 +51,16 @@ class DenseCovariance final : public CovarianceOperator {
 
     void multiply(const double* x, double* y) const override {
         for (std::size_t i = 0; i < n_; ++i) y[i] = dot(data_ + i * n_, x, n_);
+    }
+
+    /// Column j of a symmetric matrix is row j: contiguous.
+    void add_columns(const std::vector<std::size_t>& cols, const double* coef,
+                     double* __restrict y) const override {
+        for (std::size_t c = 0; c < cols.size(); ++c) {
+            const double* __restrict row = data_ + cols[c] * n_;
+            const double a = coef[c];
+            for (std::size_t j = 0; j < n_; ++j) y[j] += a * row[j];
+        }
     }
 
     void multiply_rows(const std::vector<std::size_t>& rows, const double* x,

@@ -71,7 +71,8 @@ struct Result {
     std::size_t largest_system = 0;  ///< most free assets in one reduced KKT solve
     std::size_t gradient_steps = 0;
     std::size_t matvecs = 0;
-    double solve_time = 0.0;  ///< seconds
+    std::size_t column_updates = 0;  ///< columns of Sigma added in incremental products
+    double solve_time = 0.0;         ///< seconds
     Status status = Status::max_iterations;
 };
 
@@ -101,7 +102,10 @@ class Solver {
         } else {
             std::size_t budget = 10;
             while (!converged(best_) && res.iterations < settings_.max_iter) {
-                if (settings_.polish) polish(res);
+                if (settings_.polish) {
+                    polish(res);
+                    verify_best(res);
+                }
                 if (converged(best_) || res.iterations >= settings_.max_iter) break;
                 accelerated_gradient(res, budget);
                 budget = std::min<std::size_t>(budget * 2, 1000);
@@ -197,6 +201,7 @@ class Solver {
         update_pieces(best_, best_.nu, pieces);
 
         std::set<std::vector<Piece>> seen;
+        Point base = best_;  // the last point whose Sigma d is known
         for (std::size_t round = 0; round < settings_.max_polish_rounds; ++round) {
             if (res.iterations >= settings_.max_iter) return;
             if (!seen.insert(pieces).second) return;  // cycling: leave it to the gradient phase
@@ -205,9 +210,7 @@ class Solver {
             Point cand = make_point();
             double nu = 0.0;
             if (!solve_reduced_kkt(pieces, cand.w, nu)) return;
-            for (std::size_t i = 0; i < n_; ++i) d_[i] = cand.w[i] - target_[i];
-            cov_.multiply(d_.data(), cand.sigma_d.data());
-            ++res.matvecs;
+            update_product(base, cand, res);
             objective_terms(cand);
             if (is_feasible(cand.w)) {
                 certify_point(cand);
@@ -215,7 +218,40 @@ class Solver {
                 if (converged(best_)) return;
             }
             if (!update_pieces(cand, nu, pieces)) return;  // no change: nothing more to gain
+            base = std::move(cand);
         }
+    }
+
+    /// cand.sigma_d from base.sigma_d plus the columns of the assets whose weight changed:
+    /// O(changed n) instead of O(n^2) once the active set has settled. Recomputed in full when
+    /// most weights changed.
+    void update_product(const Point& base, Point& cand, Result& res) {
+        changed_.clear();
+        delta_.clear();
+        for (std::size_t i = 0; i < n_; ++i)
+            if (cand.w[i] != base.w[i]) {
+                changed_.push_back(i);
+                delta_.push_back(cand.w[i] - base.w[i]);
+            }
+        if (2 * changed_.size() >= n_) {
+            for (std::size_t i = 0; i < n_; ++i) d_[i] = cand.w[i] - target_[i];
+            cov_.multiply(d_.data(), cand.sigma_d.data());
+            ++res.matvecs;
+            return;
+        }
+        cand.sigma_d = base.sigma_d;
+        cov_.add_columns(changed_, delta_.data(), cand.sigma_d.data());
+        res.column_updates += changed_.size();
+    }
+
+    /// Recomputes Sigma d of best_ with one full product and certifies it again, so that the
+    /// reported objective and gap never rest on incrementally updated products.
+    void verify_best(Result& res) {
+        for (std::size_t i = 0; i < n_; ++i) d_[i] = best_.w[i] - target_[i];
+        cov_.multiply(d_.data(), best_.sigma_d.data());
+        ++res.matvecs;
+        objective_terms(best_);
+        certify_point(best_);
     }
 
     /// Sets the fixed assets (hold, lower, upper) to their values and solves
@@ -430,7 +466,8 @@ class Solver {
     ProxWorkspace prox_ws_;
     std::vector<double> d_ = std::vector<double>(n_), grad_ = std::vector<double>(n_),
                         v_ = std::vector<double>(n_), w_tmp_ = std::vector<double>(n_), scratch_;
-    std::vector<std::size_t> free_;
+    std::vector<std::size_t> free_, changed_;
+    std::vector<double> delta_;
     std::size_t largest_system_ = 0;
 };
 
