@@ -60,6 +60,7 @@ class DenseCovariance:
         if check_psd and scale > 0:
             _check_psd(arr, scale, name)
         self.matrix: np.ndarray = arr
+        self.max_abs = scale
 
     @property
     def n(self) -> int:

@@ -61,7 +61,9 @@ class RebalanceResult:
     gap : float
         Certified duality gap: F(w) − F* ≤ gap.
     status : str
-        ``"optimal"`` only when the gap is within tolerance; otherwise ``"max_iterations"``.
+        ``"optimal"`` only when the gap is within tolerance; otherwise ``"max_iterations"``
+        (budget exhausted; the best point found is returned with its gap) or
+        ``"numerical_error"`` (the objective overflowed float64: rescale Σ or λ).
     iterations : int
         Polish rounds plus gradient steps.
     solve_time : float
@@ -206,6 +208,13 @@ def solve(
         )
     warm = None if warm_start is None else as_vector(warm_start, "warm_start", n)
     sigma = as_covariance(cov, n)
+    # |d' Σ d| <= 4 n max|Σ| for weights summing to one within [-1, 1]-ish bounds; keep the
+    # objective and its gradient far from float64 overflow (1.8e308).
+    if lam * sigma.max_abs * 4 * n * max(1.0, float(np.max(np.abs(hi - lo)))) ** 2 > 1e300:
+        raise ValueError(
+            f"lam * cov overflows float64 arithmetic (lam = {lam:g}, max|cov| = "
+            f"{sigma.max_abs:g}); rescale cov or lam"
+        )
     raw = _core.solve_dense(
         sigma.matrix, cur, tgt, buy, sell, lo, hi, lam, tol, abs_tol, int(max_iter), polish, warm
     )

@@ -28,6 +28,9 @@ namespace rebalancing {
 
 struct Certificate {
     double gap = std::numeric_limits<double>::infinity();  ///< F(w) - lower bound, >= 0
+    /// sum_i (|psi_i(x_i)| + |min psi_i|): the size of the terms the gap is a difference of,
+    /// so n eps magnitude bounds the rounding error of the computed gap.
+    double magnitude = 0.0;
     double nu = 0.0;  ///< the multiplier of sum w = total that gives the bound
 };
 
@@ -53,15 +56,15 @@ inline double psi(const SeparableTerms& s, std::size_t i, double gnu, double x) 
 
 }  // namespace detail
 
-/// Certificate for the feasible point w with gradient g of the smooth part.
+/// The breakpoints of the dual q(nu) that bracket its peak: q is maximal at `right` (the
+/// smallest breakpoint whose right derivative sum_i x_i*(nu+) - r is <= 0) in exact arithmetic.
 /// `breakpoints` is scratch space.
-inline Certificate certify(const SeparableTerms& s, const double* w, const double* g,
-                           std::vector<double>& breakpoints) {
+inline BreakpointBracket dual_peak(const SeparableTerms& s, const double* g,
+                                   std::vector<double>& breakpoints) {
     const std::size_t n = s.n;
     double sum_current = 0.0;
     for (std::size_t i = 0; i < n; ++i) sum_current += s.current[i];
     const double r = s.total - sum_current;
-    // Right derivative of q at nu: sum_i x_i*(nu+) - r, non-increasing in nu.
     auto slope_at = [&](double nu) {
         double acc = -r;
         for (std::size_t i = 0; i < n; ++i) acc += detail::linear_minimizer(s, i, g[i] + nu);
@@ -73,19 +76,29 @@ inline Certificate certify(const SeparableTerms& s, const double* w, const doubl
         breakpoints.push_back(-g[i] - s.buy[i]);
         breakpoints.push_back(-g[i] + s.sell[i]);
     }
-    // q is maximal at the smallest breakpoint whose right derivative is <= 0.
-    const BreakpointBracket b =
-        bracket_breakpoints(breakpoints, slope_at, [](double slope) { return slope <= 0.0; });
+    return bracket_breakpoints(breakpoints, slope_at, [](double slope) { return slope <= 0.0; });
+}
+
+/// Certificate for the feasible point w with gradient g of the smooth part.
+/// `breakpoints` is scratch space.
+inline Certificate certify(const SeparableTerms& s, const double* w, const double* g,
+                           std::vector<double>& breakpoints) {
+    const std::size_t n = s.n;
+    const BreakpointBracket b = dual_peak(s, g, breakpoints);
     // Any nu gives a valid bound. Mathematically q peaks at b.right; but at the optimum many
     // breakpoints coincide up to rounding, and a tie decided by rounding can put the peak at
     // b.left instead. Take the better of the two.
+    double magnitude = 0.0;
     auto gap_at = [&](double nu) {
         double gap = 0.0, sum_w = 0.0;
+        magnitude = 0.0;
         for (std::size_t i = 0; i < n; ++i) {
             const double gnu = g[i] + nu;
             const double x = w[i] - s.current[i];
             const double best = detail::psi(s, i, gnu, detail::linear_minimizer(s, i, gnu));
-            const double term = detail::psi(s, i, gnu, x) - best;
+            const double here = detail::psi(s, i, gnu, x);
+            const double term = here - best;
+            magnitude += std::abs(here) + std::abs(best);
             gap += term > 0.0 ? term : 0.0;  // each term is >= 0 in exact arithmetic
             sum_w += w[i];
         }
@@ -95,11 +108,13 @@ inline Certificate certify(const SeparableTerms& s, const double* w, const doubl
     Certificate c;
     c.nu = b.has_right ? b.right : 0.0;
     c.gap = gap_at(c.nu);
+    c.magnitude = magnitude;
     if (b.has_left) {
         const double gap_left = gap_at(b.left);
         if (gap_left < c.gap) {
             c.gap = gap_left;
             c.nu = b.left;
+            c.magnitude = magnitude;
         }
     }
     return c;
@@ -107,28 +122,36 @@ inline Certificate certify(const SeparableTerms& s, const double* w, const doubl
 
 /// An exact minimiser of the linear program sum_i [g_i x_i + h_i(x_i)] over the feasible set,
 /// written as weights w = w0 + x. With g = 0 this solves the lam = 0 problem (costs only).
-inline void linear_program_solution(const SeparableTerms& s, const double* g, double nu,
-                                    double* w) {
+inline void linear_program_solution(const SeparableTerms& s, const double* g, double* w,
+                                    std::vector<double>& breakpoints) {
     const std::size_t n = s.n;
+    const double nu = dual_peak(s, g, breakpoints).right;
     // At nu every asset has a unique minimiser except the ties (nu at one of its breakpoints),
     // whose minimisers form an interval; fill the ties greedily until sum w = total.
     double sum = 0.0;
     std::vector<std::size_t> ties;
     for (std::size_t i = 0; i < n; ++i) {
         const double gnu = g[i] + nu;
-        const double lo_x = detail::linear_minimizer(s, i, gnu);  // minimiser for nu slightly up
-        w[i] = s.current[i] + lo_x;
+        const double x = detail::linear_minimizer(s, i, gnu);  // minimiser for nu slightly up
+        // Write the bound itself, not w0 + (l - w0), which may round to just outside it.
+        const double a = s.lower[i] - s.current[i], b = s.upper[i] - s.current[i];
+        w[i] = x == a ? s.lower[i] : x == b ? s.upper[i] : s.current[i] + x;
         sum += w[i];
         if (gnu + s.buy[i] == 0.0 || gnu - s.sell[i] == 0.0) ties.push_back(i);
     }
     for (std::size_t i : ties) {
         const double need = s.total - sum;
         if (need <= 0.0) break;
-        // A tie may move from its minimiser up to the next piece boundary: w0 or u.
-        const double room = s.upper[i] - w[i];
-        const double cap = w[i] < s.current[i] ? std::min(s.current[i] - w[i], room) : room;
+        // A tie may move up while its slope stays zero: through the sell side to w0 if
+        // selling is free at nu, and on through the buy side to u if buying is free too.
+        const double gnu = g[i] + nu;
+        double high = w[i];
+        if (high < s.current[i] && gnu - s.sell[i] == 0.0)
+            high = std::min(s.current[i], s.upper[i]);
+        if (high >= s.current[i] && gnu + s.buy[i] == 0.0) high = s.upper[i];
+        const double cap = high - w[i];
         const double step = need < cap ? need : cap;
-        w[i] += step;
+        w[i] = step == cap ? high : w[i] + step;  // land exactly on the boundary
         sum += step;
     }
 }

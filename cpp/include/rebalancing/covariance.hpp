@@ -39,6 +39,8 @@ class CovarianceOperator {
     virtual void principal_submatrix(const std::vector<std::size_t>& idx, double* out) const = 0;
     /// An upper bound on the largest eigenvalue (the Lipschitz constant of x -> Sigma x).
     virtual double eigenvalue_bound() const = 0;
+    /// max_ij |Sigma_ij|: sets the rounding error of a computed product Sigma x.
+    virtual double max_abs_entry() const = 0;
 };
 
 /// A dense symmetric n x n matrix in row-major order. Non-owning: the caller keeps the memory
@@ -74,6 +76,12 @@ class DenseCovariance final : public CovarianceOperator {
             const double* row = data_ + idx[r] * n_;
             for (std::size_t c = 0; c < m; ++c) out[r * m + c] = row[idx[c]];
         }
+    }
+
+    double max_abs_entry() const override {
+        double m = 0.0;
+        for (std::size_t k = 0; k < n_ * n_; ++k) m = std::max(m, std::abs(data_[k]));
+        return m;
     }
 
     /// min(max absolute row sum, Frobenius norm): both bound the spectral norm.

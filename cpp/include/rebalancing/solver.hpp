@@ -37,7 +37,8 @@
 namespace rebalancing {
 
 struct Settings {
-    /// `optimal` when gap <= max(rel_tol * |F(w)|, abs_tol).
+    /// `optimal` when gap <= max(rel_tol * |F(w)|, abs_tol, working-precision floor); the floor
+    /// (see Solver::converged) is the rounding error of the computed gap itself.
     double rel_tol = 1e-10;
     double abs_tol = 1e-15;
     /// Budget counted in iterations: one gradient step or one polish round each.
@@ -47,14 +48,16 @@ struct Settings {
 };
 
 enum class Status : std::uint8_t {
-    optimal,         ///< certified: gap within tolerance
-    max_iterations,  ///< budget exhausted; the best point and its gap are returned
+    optimal,          ///< certified: gap within tolerance
+    max_iterations,   ///< budget exhausted; the best point and its gap are returned
+    numerical_error,  ///< the objective or its gradient overflowed: nothing is certified
 };
 
 inline const char* status_name(Status s) {
     switch (s) {
         case Status::optimal: return "optimal";
         case Status::max_iterations: return "max_iterations";
+        case Status::numerical_error: return "numerical_error";
     }
     return "unknown";
 }
@@ -87,6 +90,8 @@ class Solver {
         s_.check();
         const double bound = 2.0 * lam_ * cov_.eigenvalue_bound();
         step_ = bound > 0.0 ? 1.0 / bound : 0.0;
+        gradient_entry_scale_ = 2.0 * lam_ * cov_.max_abs_entry();
+        for (std::size_t i = 0; i < n_; ++i) target_l1_ += std::abs(target_[i]);
     }
 
     /// Solves from the projection of `warm_start` (or of the current weights if null).
@@ -101,7 +106,8 @@ class Solver {
             solve_linear(res);  // lam = 0 or Sigma = 0: only costs remain, a linear program
         } else {
             std::size_t budget = 10;
-            while (!converged(best_) && res.iterations < settings_.max_iter) {
+            while (!converged(best_) && std::isfinite(best_.objective) &&
+                   res.iterations < settings_.max_iter) {
                 if (settings_.polish) {
                     polish(res);
                     verify_best(res);
@@ -118,7 +124,12 @@ class Solver {
         res.gap = best_.gap;
         res.nu = best_.nu;
         res.largest_system = largest_system_;
-        res.status = converged(best_) ? Status::optimal : Status::max_iterations;
+        if (converged(best_))
+            res.status = Status::optimal;
+        else if (!std::isfinite(best_.objective) || !std::isfinite(best_.gap))
+            res.status = Status::numerical_error;
+        else
+            res.status = Status::max_iterations;
         res.solve_time =
             std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
         return res;
@@ -130,6 +141,8 @@ class Solver {
         std::vector<double> w;
         std::vector<double> sigma_d;  ///< Sigma (w - w*)
         double risk = 0.0, cost = 0.0, objective = INFINITY, gap = INFINITY, nu = 0.0;
+        double magnitude = 0.0;  ///< rounding scale of the gap (Certificate::magnitude)
+        double abs_w = 0.0, abs_trade = 0.0;  ///< |w|_1 and |w - w0|_1
     };
 
     Point make_point() const {
@@ -140,15 +153,30 @@ class Solver {
     }
 
     bool converged(const Point& p) const {
-        return p.gap <= std::max(settings_.rel_tol * std::abs(p.objective), settings_.abs_tol);
+        // Working-precision floor: demanding a smaller gap would ask rounding to vanish.
+        // (1) the gap is a difference of sums of n terms, exact to about n eps magnitude;
+        // (2) each gradient entry g_i = 2 lam (Sigma d)_i inherits the rounding of d = w - w*,
+        //     |dg_i| <= 2 lam max|Sigma| eps (|w|_1 + |w*|_1), which moves the gap by up to
+        //     max|dg| |w - w0|_1.
+        constexpr double eps = 2.220446049250313e-16;
+        const double floor = 4.0 * eps *
+                             (static_cast<double>(n_) * p.magnitude +
+                              gradient_entry_scale_ * (p.abs_w + target_l1_) * p.abs_trade);
+        return std::isfinite(p.objective) && std::isfinite(p.nu) &&
+               p.gap <=
+                   std::max({settings_.rel_tol * std::abs(p.objective), settings_.abs_tol, floor});
     }
 
     /// Objective terms of p from p.sigma_d (which the caller has filled).
     void objective_terms(Point& p) const {
         double risk = 0.0, cost = 0.0;
+        p.abs_w = 0.0;
+        p.abs_trade = 0.0;
         for (std::size_t i = 0; i < n_; ++i) {
             risk += (p.w[i] - target_[i]) * p.sigma_d[i];
             cost += s_.cost(i, p.w[i] - s_.current[i]);
+            p.abs_w += std::abs(p.w[i]);
+            p.abs_trade += std::abs(p.w[i] - s_.current[i]);
         }
         p.risk = lam_ * risk;
         p.cost = cost;
@@ -169,6 +197,7 @@ class Solver {
         const Certificate c = certify(s_, p.w.data(), grad_.data(), scratch_);
         p.gap = c.gap;
         p.nu = c.nu;
+        p.magnitude = c.magnitude;
     }
 
     /// Keeps p if it is better than best_: a lower objective, or (within the rounding of the
@@ -185,9 +214,8 @@ class Solver {
     /// the problem itself, and its exact solution is optimal.
     void solve_linear(Result& res) {
         std::fill(grad_.begin(), grad_.end(), 0.0);
-        const Certificate c = certify(s_, best_.w.data(), grad_.data(), scratch_);
         Point p = make_point();
-        linear_program_solution(s_, grad_.data(), c.nu, p.w.data());
+        linear_program_solution(s_, grad_.data(), p.w.data(), scratch_);
         evaluate(p, res);
         ++res.iterations;
         keep_if_better(p);
@@ -462,6 +490,8 @@ class Solver {
     Settings settings_;
     std::size_t n_;
     double step_ = 0.0;
+    double gradient_entry_scale_ = 0.0;  ///< 2 lam max|Sigma_ij|
+    double target_l1_ = 0.0;             ///< |w*|_1
     Point best_;
     ProxWorkspace prox_ws_;
     std::vector<double> d_ = std::vector<double>(n_), grad_ = std::vector<double>(n_),
