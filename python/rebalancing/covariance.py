@@ -87,13 +87,10 @@ def _check_psd(arr: np.ndarray, scale: float, name: str) -> None:
 
 def as_covariance(cov: Any, n: int, name: str = "cov") -> DenseCovariance:
     """``cov`` as a validated covariance for ``n`` assets (no re-check if already one)."""
-    if isinstance(cov, DenseCovariance):
-        if cov.n != n:
-            raise ValueError(f"{name} has {cov.n} assets but the weights have {n}")
-        return cov
-    shape = np.shape(cov)
-    if len(shape) != 2 or shape[0] != shape[1]:
-        raise ValueError(f"{name} must be a square matrix, got shape {shape}")
-    if shape[0] != n:
-        raise ValueError(f"{name} must have shape ({n}, {n}) to match the weights, got {shape}")
-    return DenseCovariance(cov, name=name)
+    checked = cov if isinstance(cov, DenseCovariance) else DenseCovariance(cov, name=name)
+    if checked.n != n:
+        raise ValueError(
+            f"{name} must have shape ({n}, {n}) to match the weights, got "
+            f"({checked.n}, {checked.n})"
+        )
+    return checked

@@ -37,7 +37,7 @@ from rebalancing.covariance import DenseCovariance, as_covariance
 
 __all__ = ["RebalanceResult", "optimal_rebalance", "solve"]
 
-DEFAULT_TOL = 1e-10
+DEFAULT_TOL = 1e-9
 DEFAULT_ABS_TOL = 1e-15
 DEFAULT_MAX_ITER = 10_000
 

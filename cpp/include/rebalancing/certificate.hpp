@@ -31,6 +31,9 @@ struct Certificate {
     /// sum_i (|psi_i(x_i)| + |min psi_i|): the size of the terms the gap is a difference of,
     /// so n eps magnitude bounds the rounding error of the computed gap.
     double magnitude = 0.0;
+    /// sum_i |x*_i| of the linear program's minimiser: with |w - w0|_1 it bounds how far a
+    /// rounding error in g can move the gap.
+    double lp_trade = 0.0;
     double nu = 0.0;  ///< the multiplier of sum w = total that gives the bound
 };
 
@@ -76,7 +79,16 @@ inline BreakpointBracket dual_peak(const SeparableTerms& s, const double* g,
         breakpoints.push_back(-g[i] - s.buy[i]);
         breakpoints.push_back(-g[i] + s.sell[i]);
     }
-    return bracket_breakpoints(breakpoints, slope_at, [](double slope) { return slope <= 0.0; });
+    BreakpointBracket b =
+        bracket_breakpoints(breakpoints, slope_at, [](double slope) { return slope <= 0.0; });
+    if (!b.has_right) {
+        // Rounding left the slope a hair above zero even at the largest breakpoint, where it
+        // is sum(a) - r <= 0 in exact arithmetic: the peak is that breakpoint.
+        b.has_right = true;
+        b.right = b.left;
+        b.right_value = b.left_value;
+    }
+    return b;
 }
 
 /// Certificate for the feasible point w with gradient g of the smooth part.
@@ -88,14 +100,17 @@ inline Certificate certify(const SeparableTerms& s, const double* w, const doubl
     // Any nu gives a valid bound. Mathematically q peaks at b.right; but at the optimum many
     // breakpoints coincide up to rounding, and a tie decided by rounding can put the peak at
     // b.left instead. Take the better of the two.
-    double magnitude = 0.0;
+    double magnitude = 0.0, lp_trade = 0.0;
     auto gap_at = [&](double nu) {
         double gap = 0.0, sum_w = 0.0;
         magnitude = 0.0;
+        lp_trade = 0.0;
         for (std::size_t i = 0; i < n; ++i) {
             const double gnu = g[i] + nu;
             const double x = w[i] - s.current[i];
-            const double best = detail::psi(s, i, gnu, detail::linear_minimizer(s, i, gnu));
+            const double x_best = detail::linear_minimizer(s, i, gnu);
+            const double best = detail::psi(s, i, gnu, x_best);
+            lp_trade += std::abs(x_best);
             const double here = detail::psi(s, i, gnu, x);
             const double term = here - best;
             magnitude += std::abs(here) + std::abs(best);
@@ -109,12 +124,14 @@ inline Certificate certify(const SeparableTerms& s, const double* w, const doubl
     c.nu = b.has_right ? b.right : 0.0;
     c.gap = gap_at(c.nu);
     c.magnitude = magnitude;
+    c.lp_trade = lp_trade;
     if (b.has_left) {
         const double gap_left = gap_at(b.left);
         if (gap_left < c.gap) {
             c.gap = gap_left;
             c.nu = b.left;
             c.magnitude = magnitude;
+            c.lp_trade = lp_trade;
         }
     }
     return c;

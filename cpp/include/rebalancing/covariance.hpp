@@ -84,19 +84,24 @@ class DenseCovariance final : public CovarianceOperator {
         return m;
     }
 
-    /// min(max absolute row sum, Frobenius norm): both bound the spectral norm.
+    /// min(max absolute row sum, Frobenius norm): both bound the spectral norm. The Frobenius
+    /// sum is taken of entries scaled by max|a_ij|, so that it neither underflows (entries near
+    /// 1e-200) nor overflows.
     double eigenvalue_bound() const override {
+        const double scale = max_abs_entry();
+        if (scale == 0.0) return 0.0;
         double max_row = 0.0, frob = 0.0;
         for (std::size_t i = 0; i < n_; ++i) {
             double row = 0.0;
             const double* a = data_ + i * n_;
             for (std::size_t j = 0; j < n_; ++j) {
-                row += std::abs(a[j]);
-                frob += a[j] * a[j];
+                const double v = a[j] / scale;
+                row += std::abs(v);
+                frob += v * v;
             }
             max_row = std::max(max_row, row);
         }
-        return std::min(max_row, std::sqrt(frob));
+        return scale * std::min(max_row, std::sqrt(frob));
     }
 
    private:

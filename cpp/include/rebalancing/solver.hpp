@@ -39,7 +39,7 @@ namespace rebalancing {
 struct Settings {
     /// `optimal` when gap <= max(rel_tol * |F(w)|, abs_tol, working-precision floor); the floor
     /// (see Solver::converged) is the rounding error of the computed gap itself.
-    double rel_tol = 1e-10;
+    double rel_tol = 1e-9;
     double abs_tol = 1e-15;
     /// Budget counted in iterations: one gradient step or one polish round each.
     std::size_t max_iter = 10000;
@@ -142,7 +142,9 @@ class Solver {
         std::vector<double> sigma_d;  ///< Sigma (w - w*)
         double risk = 0.0, cost = 0.0, objective = INFINITY, gap = INFINITY, nu = 0.0;
         double magnitude = 0.0;  ///< rounding scale of the gap (Certificate::magnitude)
+        double lp_trade = 0.0;   ///< Certificate::lp_trade
         double abs_w = 0.0, abs_trade = 0.0;  ///< |w|_1 and |w - w0|_1
+        double budget_error = INFINITY;       ///< |sum(w) - total|: feasibility is checked too
     };
 
     Point make_point() const {
@@ -157,12 +159,13 @@ class Solver {
         // (1) the gap is a difference of sums of n terms, exact to about n eps magnitude;
         // (2) each gradient entry g_i = 2 lam (Sigma d)_i inherits the rounding of d = w - w*,
         //     |dg_i| <= 2 lam max|Sigma| eps (|w|_1 + |w*|_1), which moves the gap by up to
-        //     max|dg| |w - w0|_1.
+        //     max|dg| (|w - w0|_1 + |x*|_1), x* the certificate's linear-program minimiser.
         constexpr double eps = 2.220446049250313e-16;
-        const double floor = 4.0 * eps *
-                             (static_cast<double>(n_) * p.magnitude +
-                              gradient_entry_scale_ * (p.abs_w + target_l1_) * p.abs_trade);
-        return std::isfinite(p.objective) && std::isfinite(p.nu) &&
+        const double floor =
+            4.0 * eps *
+            (static_cast<double>(n_) * p.magnitude +
+             gradient_entry_scale_ * (p.abs_w + target_l1_) * (p.abs_trade + p.lp_trade));
+        return std::isfinite(p.objective) && std::isfinite(p.nu) && p.budget_error <= 1e-13 &&
                p.gap <=
                    std::max({settings_.rel_tol * std::abs(p.objective), settings_.abs_tol, floor});
     }
@@ -178,6 +181,9 @@ class Solver {
             p.abs_w += std::abs(p.w[i]);
             p.abs_trade += std::abs(p.w[i] - s_.current[i]);
         }
+        detail::CompensatedSum sum;
+        for (double v : p.w) sum.add(v);
+        p.budget_error = std::abs(sum.value() - s_.total);
         p.risk = lam_ * risk;
         p.cost = cost;
         p.objective = p.risk + p.cost;
@@ -198,6 +204,7 @@ class Solver {
         p.gap = c.gap;
         p.nu = c.nu;
         p.magnitude = c.magnitude;
+        p.lp_trade = c.lp_trade;
     }
 
     /// Keeps p if it is better than best_: a lower objective, or (within the rounding of the
@@ -412,12 +419,12 @@ class Solver {
                         violation = down, joined[i] = Piece::sell;
                     break;
                 case Piece::upper:  // moving down pays if the left derivative is positive
-                    if (u > w0 ? up > tau : down > tau)
+                    if (l < u && (u > w0 ? up > tau : down > tau))
                         violation = u > w0 ? up : down,
                         joined[i] = u > w0 ? Piece::buy : Piece::sell;
                     break;
                 case Piece::lower:  // moving up pays if the right derivative is negative
-                    if (l < w0 ? down < -tau : up < -tau)
+                    if (l < u && (l < w0 ? down < -tau : up < -tau))
                         violation = l < w0 ? -down : -up,
                         joined[i] = l < w0 ? Piece::sell : Piece::buy;
                     break;
