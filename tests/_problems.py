@@ -275,20 +275,10 @@ def known_limitation(p: Problem) -> str | None:
     xfail tests in test_solver_edge_cases.py, which start failing loudly once fixed.
     """
     cov_kind = p.label.split()[2].split("/")[0] if p.label.count(" ") >= 2 else ""
-    if cov_kind == "rank_deficient" and p.lam >= 1000:
+    if cov_kind == "rank_deficient":
         return (
-            "rank-deficient cov at large lam: the reduced KKT systems are singular, the "
-            "active-set polish stalls and accelerated gradient alone converges slowly"
-        )
-    if cov_kind == "ill_conditioned":
-        return (
-            "cov with condition number 1e8: some instances stall (reduced KKT candidates blow "
-            "up, and accelerated gradient alone converges slowly)"
-        )
-    if cov_kind == "duplicate":
-        return (
-            "duplicated assets make cov singular: the active-set polish stalls on singular "
-            "reduced KKT systems"
+            "rank-deficient cov: the reduced KKT systems are singular and the active-set "
+            "polish can stall; accelerated gradient alone converges slowly"
         )
     if 0 < p.lam <= 1e-9:
         return "nearly a linear program (lam ~ 1e-12): the active-set polish stalls"

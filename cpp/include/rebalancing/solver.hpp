@@ -236,7 +236,8 @@ class Solver {
         update_pieces(best_, best_.nu, pieces);
 
         std::set<std::vector<Piece>> seen;
-        Point base = best_;  // the last point whose Sigma d is known
+        Point base = best_;    // the last point whose Sigma d is known
+        Point anchor = best_;  // the last feasible point of this polish
         for (std::size_t round = 0; round < settings_.max_polish_rounds; ++round) {
             if (res.iterations >= settings_.max_iter) return;
             if (!seen.insert(pieces).second) return;  // cycling: leave it to the gradient phase
@@ -251,10 +252,62 @@ class Solver {
                 certify_point(cand);
                 keep_if_better(cand);
                 if (converged(best_)) return;
+                anchor = cand;
+            } else if (Point step = make_point(); bounded_step(anchor, cand, step, pieces, res)) {
+                // The guess overshot its bounds (far from the solution, or when a singular
+                // Sigma_FF makes the reduced problem flat or unbounded): a classical primal
+                // active-set step. Move from the last feasible point towards the guess until the
+                // first bound blocks, and fix the blocking assets there (done in bounded_step);
+                // the rest of the guess stands.
+                keep_if_better(step);
+                if (converged(best_)) return;
+                anchor = step;
+                base = std::move(step);
+                continue;
             }
             if (!update_pieces(cand, nu, pieces)) return;  // no change: nothing more to gain
             base = std::move(cand);
         }
+    }
+
+    /// step = anchor + alpha (cand - anchor) with the largest alpha in [0, 1] that keeps the
+    /// bounds; the assets that block are put on their bound in `pieces`. Returns true if the
+    /// step lowers the objective below the anchor's (then step is evaluated and certified).
+    bool bounded_step(const Point& anchor, const Point& cand, Point& step,
+                      std::vector<Piece>& pieces, Result& res) {
+        double alpha = 1.0;
+        for (std::size_t i = 0; i < n_; ++i) {
+            const double dir = cand.w[i] - anchor.w[i];
+            if (dir > 0.0 && cand.w[i] > s_.upper[i])
+                alpha = std::min(alpha, (s_.upper[i] - anchor.w[i]) / dir);
+            if (dir < 0.0 && cand.w[i] < s_.lower[i])
+                alpha = std::min(alpha, (s_.lower[i] - anchor.w[i]) / dir);
+        }
+        if (!(alpha > 0.0)) return false;
+        std::vector<std::size_t> blocking;
+        for (std::size_t i = 0; i < n_; ++i) {
+            const double w = anchor.w[i] + alpha * (cand.w[i] - anchor.w[i]);
+            step.w[i] = std::min(std::max(w, s_.lower[i]), s_.upper[i]);
+            // Within rounding of a bound that the full step would cross: the step stops there.
+            const double tol = 1e-13 * (1.0 + std::abs(cand.w[i] - anchor.w[i]));
+            if (cand.w[i] > s_.upper[i] && step.w[i] >= s_.upper[i] - tol) {
+                step.w[i] = s_.upper[i];
+                blocking.push_back(i);
+            } else if (cand.w[i] < s_.lower[i] && step.w[i] <= s_.lower[i] + tol) {
+                step.w[i] = s_.lower[i];
+                blocking.push_back(i);
+            }
+        }
+        if (blocking.empty()) return false;
+        fix_budget(step.w);
+        if (!is_feasible(step.w)) return false;
+        update_product(anchor, step, res);
+        objective_terms(step);
+        if (!(step.objective < anchor.objective)) return false;
+        certify_point(step);
+        for (std::size_t i : blocking)
+            pieces[i] = step.w[i] == s_.upper[i] ? Piece::upper : Piece::lower;
+        return true;
     }
 
     /// cand.sigma_d from base.sigma_d plus the columns of the assets whose weight changed:
