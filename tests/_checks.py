@@ -94,8 +94,18 @@ def assert_not_worse(p: Problem, ours: float, other: float, other_w: np.ndarray)
 def assert_gap_is_bound(p: Problem, res: RebalanceResult, f_ref: float, ref_w: np.ndarray) -> None:
     """F(w) - gap <= F* <= F(w_ref): the certificate really is a lower bound."""
     f = p.objective(np.asarray(res.weights))
-    rounding = EVAL_RTOL * max(abs(f_ref), p.risk_scale(np.asarray(res.weights)))
-    slack = rounding + infeasibility_slack(p, ref_w) + 1e-300
+    w = np.asarray(res.weights)
+    rounding = EVAL_RTOL * max(abs(f_ref), p.risk_scale(w))
+    # Weights are exact only to an ulp: the cost term alone is uncertain by about
+    # eps * n * max cost * (|w|_1 + |w0|_1) (it matters when F* = 0, e.g. lam = 0).
+    cost_rounding = (
+        4
+        * np.finfo(float).eps
+        * p.n
+        * max(p.buy.max(), p.sell.max())
+        * (np.abs(w).sum() + np.abs(p.current).sum())
+    )
+    slack = rounding + cost_rounding + infeasibility_slack(p, ref_w) + 1e-300
     assert f - res.gap <= f_ref + slack, (
         f"{p.label}: lower bound F(w) - gap = {f - res.gap!r} exceeds F(w_ref) = {f_ref!r} "
         f"by {f - res.gap - f_ref:.3e} (gap {res.gap:.3e})"

@@ -280,6 +280,11 @@ def known_limitation(p: Problem) -> str | None:
             "rank-deficient cov: the reduced KKT systems are singular and the active-set "
             "polish can stall; accelerated gradient alone converges slowly"
         )
+    if cov_kind == "ill_conditioned":
+        return (
+            "cov with condition number 1e8: a few instances stall short of the tolerance "
+            "(reduced KKT solutions overshoot; accelerated gradient converges slowly)"
+        )
     if 0 < p.lam <= 1e-9:
         return "nearly a linear program (lam ~ 1e-12): the active-set polish stalls"
     return None
