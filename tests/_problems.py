@@ -280,6 +280,11 @@ def known_limitation(p: Problem) -> str | None:
             "rank-deficient cov: the reduced KKT systems are singular and the active-set "
             "polish can stall; accelerated gradient alone converges slowly"
         )
+    if cov_kind == "duplicate":
+        return (
+            "duplicated assets make cov singular: as for rank-deficient cov, the polish can "
+            "stall on singular reduced KKT systems"
+        )
     if cov_kind == "ill_conditioned":
         return (
             "cov with condition number 1e8: a few instances stall short of the tolerance "
