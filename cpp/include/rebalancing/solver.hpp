@@ -109,7 +109,12 @@ class Solver {
             while (!converged(best_) && std::isfinite(best_.objective) &&
                    res.iterations < settings_.max_iter) {
                 if (settings_.polish) {
-                    polish(res);
+                    // Fast pass: plain primal-dual active-set rounds. If they stall, a second
+                    // pass takes bounded primal steps whenever a guess overshoots its bounds:
+                    // slower (about one bound fixed per round) but robust when Sigma_FF is
+                    // singular.
+                    polish(res, false);
+                    if (!converged(best_)) polish(res, true);
                     verify_best(res);
                 }
                 if (converged(best_) || res.iterations >= settings_.max_iter) break;
@@ -230,7 +235,7 @@ class Solver {
 
     /// Primal-dual active-set rounds starting from the pieces of best_ itself, corrected once by
     /// its certificate's multiplier.
-    void polish(Result& res) {
+    void polish(Result& res, bool bounded) {
         std::vector<Piece> pieces(n_);
         for (std::size_t i = 0; i < n_; ++i) pieces[i] = piece_of(i, best_.w[i]);
         update_pieces(best_, best_.nu, pieces);
@@ -253,12 +258,13 @@ class Solver {
                 keep_if_better(cand);
                 if (converged(best_)) return;
                 anchor = cand;
-            } else if (Point step = make_point(); bounded_step(anchor, cand, step, pieces, res)) {
-                // The guess overshot its bounds (far from the solution, or when a singular
+            } else if (Point step = make_point();
+                       bounded && bounded_step(anchor, cand, step, pieces, res)) {
+                // Second pass only: the guess overshot its bounds (typically a singular
                 // Sigma_FF makes the reduced problem flat or unbounded): a classical primal
-                // active-set step. Move from the last feasible point towards the guess until the
-                // first bound blocks, and fix the blocking assets there (done in bounded_step);
-                // the rest of the guess stands.
+                // active-set step instead of trusting the guess's multipliers. Move from the last
+                // feasible point towards the guess until the first bound blocks, and fix the
+                // blocking assets there (done in bounded_step); the rest of the guess stands.
                 keep_if_better(step);
                 if (converged(best_)) return;
                 anchor = step;
