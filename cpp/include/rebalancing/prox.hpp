@@ -51,15 +51,6 @@ inline double prox_coordinate(const SeparableTerms& s, double kappa, std::size_t
     return std::min(std::max(w, s.lower[i]), s.upper[i]);
 }
 
-inline Piece prox_piece(const SeparableTerms& s, double kappa, std::size_t i, double z) {
-    const double w = prox_coordinate(s, kappa, i, z);
-    if (w <= s.lower[i]) return Piece::lower;
-    if (w >= s.upper[i]) return Piece::upper;
-    if (z > s.current[i] + kappa * s.buy[i]) return Piece::buy;
-    if (z < s.current[i] - kappa * s.sell[i]) return Piece::sell;
-    return Piece::hold;
-}
-
 /// Neumaier-compensated sum, so sum(w) = total holds to the last bits for large n.
 class CompensatedSum {
    public:
@@ -86,9 +77,8 @@ struct ProxWorkspace {
 };
 
 /// Computes w = prox(v) exactly (see the header comment); returns the shift nu.
-/// `pieces`, if not null, receives the piece of every coordinate.
 inline double prox(const SeparableTerms& s, double kappa, const double* v, double* w,
-                   ProxWorkspace& ws, Piece* pieces = nullptr) {
+                   ProxWorkspace& ws) {
     const std::size_t n = s.n;
     auto total_at = [&](double nu) {
         detail::CompensatedSum acc;
@@ -137,15 +127,13 @@ inline double prox(const SeparableTerms& s, double kappa, const double* v, doubl
             w[best] +=
                 residual > 0 ? std::min(residual, room_best) : -std::min(-residual, room_best);
     }
-    if (pieces)
-        for (std::size_t i = 0; i < n; ++i) pieces[i] = detail::prox_piece(s, kappa, i, v[i] - nu);
     return nu;
 }
 
 /// Euclidean projection onto {sum w = total, l <= w <= u}.
 inline void project_feasible(const SeparableTerms& s, const double* v, double* w,
                              ProxWorkspace& ws) {
-    prox(s, 0.0, v, w, ws, nullptr);
+    prox(s, 0.0, v, w, ws);
 }
 
 }  // namespace rebalancing

@@ -6,11 +6,12 @@
 ///
 /// Method (see DESIGN.md):
 ///  1. Start from the projection of the warm start (or of w0) onto the feasible set.
-///  2. Active-set polish: the pieces of one prox-gradient step guess which assets buy, sell,
-///     hold or sit on a bound. The buying and selling assets then solve the KKT system of the
-///     problem restricted to that guess exactly (a small saddle-point solve). The guess is
-///     corrected with primal-dual active-set rules (Hintermueller, Ito & Kunisch 2002) until
-///     the certificate closes or the guess stops improving.
+///  2. Active-set polish: the current point's own pieces, corrected by its certificate's
+///     multiplier, guess which assets buy, sell, hold or sit on a bound. The buying and selling
+///     assets then solve the KKT system of the problem restricted to that guess exactly (a small
+///     saddle-point solve). The guess is corrected with primal-dual active-set rules
+///     (Hintermueller, Ito & Kunisch 2002) until the certificate closes or the guess stops
+///     improving.
 ///  3. If polishing stalls, accelerated proximal gradient (FISTA with the exact prox and
 ///     gradient-based adaptive restart, O'Donoghue & Candes 2015) makes monotone progress for a
 ///     growing budget of iterations, then polishing is tried again from the best point.
@@ -561,7 +562,7 @@ class Solver {
     Point best_;
     ProxWorkspace prox_ws_;
     std::vector<double> d_ = std::vector<double>(n_), grad_ = std::vector<double>(n_),
-                        v_ = std::vector<double>(n_), w_tmp_ = std::vector<double>(n_), scratch_;
+                        v_ = std::vector<double>(n_), scratch_;
     std::vector<std::size_t> free_, changed_;
     std::vector<double> delta_;
     std::size_t largest_system_ = 0;
