@@ -265,31 +265,3 @@ def problems(
         current_kind=draw(st.sampled_from(CURRENT_KINDS)),
         lam=draw(st.sampled_from(lams)),
     )
-
-
-def known_limitation(p: Problem) -> str | None:
-    """Why the solver is known not to certify this instance yet, or None.
-
-    These are open defects of the active-set polish (issue 2), kept out of the property tests
-    so that those keep guarding everything else; the instances themselves stay as strict
-    xfail tests in test_solver_edge_cases.py, which start failing loudly once fixed.
-    """
-    cov_kind = p.label.split()[2].split("/")[0] if p.label.count(" ") >= 2 else ""
-    if cov_kind == "rank_deficient":
-        return (
-            "rank-deficient cov: the reduced KKT systems are singular and the active-set "
-            "polish can stall; accelerated gradient alone converges slowly"
-        )
-    if cov_kind == "duplicate":
-        return (
-            "duplicated assets make cov singular: as for rank-deficient cov, the polish can "
-            "stall on singular reduced KKT systems"
-        )
-    if cov_kind == "ill_conditioned":
-        return (
-            "cov with condition number 1e8: a few instances stall short of the tolerance "
-            "(reduced KKT solutions overshoot; accelerated gradient converges slowly)"
-        )
-    if 0 < p.lam <= 1e-9:
-        return "nearly a linear program (lam ~ 1e-12): the active-set polish stalls"
-    return None

@@ -7,9 +7,8 @@ Profiles (select with ``HYPOTHESIS_PROFILE=name``):
   reference solve of n = 60 takes tens of milliseconds and timing is never asserted),
   derandomised and without the example database, so that every run, a user's or CI's, checks
   the same instances and a failure reproduces exactly.
-* ``explore``: random examples with the database, for hunting new failures. It finds the open
-  defects listed in ``_problems.known_limitation`` and in the strict xfails (and occasionally the
-  scipy reference's own inaccuracy, see tests/test_reference.py).
+* ``explore``: random examples with the database, for hunting new failures (it occasionally
+  finds the scipy reference's own inaccuracy, see the strict xfails in tests/test_reference.py).
 """
 
 from __future__ import annotations

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from hypothesis import assume, given, settings
+from hypothesis import given, settings
 
 import rebalancing as rb
 from _checks import assert_feasible, assert_not_worse
-from _problems import Problem, examples, known_limitation, problems
+from _problems import Problem, examples, problems
 from rebalancing.reference import textbook_optimal_rebalance
 
 
@@ -79,7 +79,6 @@ def test_uncertified_answer_raises_runtime_error() -> None:
 @settings(max_examples=examples(1))
 @given(problems(max_n=30, bound_kinds=("long_only",), cost_kinds=("uniform", "sparse_zeros")))
 def test_never_worse_than_textbook_and_equal_to_solve(p: Problem) -> None:
-    assume(known_limitation(p) is None)
     w = rb.optimal_rebalance(p.current, p.target, p.cov, p.buy, p.lam)
     assert isinstance(w, np.ndarray)
     np.testing.assert_array_equal(w, rb.solve(p.current, p.target, p.cov, p.buy, p.lam).weights)

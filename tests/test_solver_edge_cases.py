@@ -13,7 +13,7 @@ from _checks import (
     assert_not_worse,
     solve_reference,
 )
-from _problems import Problem, known_limitation, make_cov, make_problem
+from _problems import Problem, make_cov, make_problem
 
 
 def _check_against_reference(p: Problem, **kwargs: object) -> rb.RebalanceResult:
@@ -436,20 +436,22 @@ HARD_INSTANCES = [
     (1, 3, "rank_deficient", "sparse_zeros", "long_only", "random", 1000.0),
     # 5 assets, diagonal cov with a zero variance, current far outside pinned boxes.
     (3119055673, 5, "diagonal", "asymmetric", "pinned", "concentrated", 1.0),
+    # Nearly linear programs (lam = 1e-12): the polish stalled, 5e-8 and 3e-6 above the optimum.
+    (641409723, 20, "factor", "one_sided", "tight", "equals_target", 1e-12),
+    (270134108, 40, "sample", "asymmetric", "boxes", "random", 1e-12),
+    # A linear-program vertex whose tie rounding missed the budget by 0.01 was returned as best.
+    (2780986367, 10, "rank_deficient", "one_sided", "tight", "near_target", 10.0),
+    # Singular cov: F* ~ 1e-15 while the polish and accelerated gradient stopped at 2.9e-6.
+    (901904835, 60, "rank_deficient", "asymmetric", "long_short", "inside_bounds", 1000.0),
+    (1876971147, 60, "rank_deficient", "uniform", "boxes", "inside_bounds", 1000.0),
+    # Condition number 1e8 and F* = 0: the primal active set reached F = 3e-34 but lost it.
+    (537581760, 60, "ill_conditioned", "zero", "long_only", "concentrated", 10.0),
+    (533442451, 60, "factor", "zero", "long_only", "concentrated", 1000.0),
 ]
 
 
-# Instances of a known-limitation class that still fail (the others in HARD_INSTANCES pass).
-STILL_FAILING = {2547518059}
-
-
-def _hard_case(params: tuple) -> object:
-    """A known limitation is a strict xfail: it fails loudly once the solver handles it."""
-    reason = known_limitation(make_problem(*params)) if params[0] in STILL_FAILING else None
-    marks = [pytest.mark.xfail(strict=True, reason=reason)] if reason else []
-    return pytest.param(params, marks=marks, id=f"{params[0]}-n{params[1]}-{params[2]}")
-
-
-@pytest.mark.parametrize("params", [_hard_case(p) for p in HARD_INSTANCES])
+@pytest.mark.parametrize(
+    "params", HARD_INSTANCES, ids=[f"{p[0]}-n{p[1]}-{p[2]}" for p in HARD_INSTANCES]
+)
 def test_hard_instances(params: tuple) -> None:
     _check_against_reference(make_problem(*params))

@@ -17,7 +17,7 @@ import math
 import random
 
 import numpy as np
-from hypothesis import assume, given, settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import rebalancing as rb
@@ -29,7 +29,7 @@ from _checks import (
     assert_not_worse,
     solve_reference,
 )
-from _problems import Problem, examples, known_limitation, problems
+from _problems import Problem, examples, problems
 from rebalancing.reference import textbook_optimal_rebalance
 
 
@@ -50,7 +50,6 @@ def test_result_is_feasible_and_consistent(p: Problem) -> None:
 @given(problems())
 def test_status_is_optimal(p: Problem) -> None:
     """Every instance is certified within the default tolerance and iteration budget."""
-    assume(known_limitation(p) is None)
     res = _solve(p)
     assert res.status == "optimal", (
         f"{p.label}: status {res.status}, gap {res.gap:.3e}, objective {res.objective:.6e}, "
@@ -62,7 +61,6 @@ def test_status_is_optimal(p: Problem) -> None:
 @given(problems())
 def test_not_worse_than_reference(p: Problem) -> None:
     """F(ours) <= F(reference) + 1e-9 |F(reference)| (+ the solver's absolute floor)."""
-    assume(known_limitation(p) is None)
     res = _solve(p)
     ref = solve_reference(p)
     assert_not_worse(p, p.objective(res.weights), ref.objective, ref.weights)
@@ -87,7 +85,6 @@ def test_gap_is_a_true_bound(p: Problem) -> None:
 )
 def test_not_worse_than_textbook(p: Problem) -> None:
     """The drop-in problem (long-only, symmetric costs): never worse than the textbook SLSQP."""
-    assume(known_limitation(p) is None)
     assert p.long_only and p.symmetric_costs
     res = rb.solve(p.current, p.target, p.cov, p.buy, p.lam)
     tb = textbook_optimal_rebalance(p.current, p.target, p.cov, p.buy, p.lam)
@@ -99,7 +96,6 @@ def test_not_worse_than_textbook(p: Problem) -> None:
 @given(problems(), st.sampled_from(["solution", "target", "current", "uniform"]))
 def test_warm_start_reaches_the_same_optimum(p: Problem, start: str) -> None:
     """Any warm start (even infeasible) gives a certified point with the same objective."""
-    assume(known_limitation(p) is None)
     cold = _solve(p)
     warm_point = {
         "solution": cold,  # a RebalanceResult is accepted as a warm start
@@ -119,7 +115,6 @@ def test_warm_start_reaches_the_same_optimum(p: Problem, start: str) -> None:
 @given(problems(), st.randoms(use_true_random=False))
 def test_permuting_assets_permutes_the_answer(p: Problem, rand: random.Random) -> None:
     """Relabelling the assets does not change the optimum (only the order of the weights)."""
-    assume(known_limitation(p) is None)
     perm = np.arange(p.n)
     rand.shuffle(perm)  # type: ignore[arg-type]
     res = _solve(p)
@@ -145,7 +140,6 @@ def test_permuting_assets_permutes_the_answer(p: Problem, rand: random.Random) -
 )
 def test_scaling_cov_and_lam_inversely_changes_nothing(p: Problem, scale: float) -> None:
     """(lam * c, cov / c) is the same problem as (lam, cov) for any c > 0."""
-    assume(known_limitation(p) is None)
     res = _solve(p)
     scaled = rb.solve(
         p.current,

@@ -23,6 +23,7 @@
 
 #include "breakpoints.hpp"
 #include "problem.hpp"
+#include "prox.hpp"
 
 namespace rebalancing {
 
@@ -143,34 +144,53 @@ inline void linear_program_solution(const SeparableTerms& s, const double* g, do
                                     std::vector<double>& breakpoints) {
     const std::size_t n = s.n;
     const double nu = dual_peak(s, g, breakpoints).right;
-    // At nu every asset has a unique minimiser except the ties (nu at one of its breakpoints),
-    // whose minimisers form an interval; fill the ties greedily until sum w = total.
-    double sum = 0.0;
+    // At the peak nu each asset minimises psi_i over an interval [lo_i, hi_i]; it is a single
+    // point except for the ties, assets with a breakpoint at nu, whose buy or sell slope is zero
+    // there. Ties are recognised by comparing the breakpoint itself with nu (computed the same
+    // way, so exactly equal), not by testing g_i + nu + buy_i == 0, which rounding can miss.
+    // Start every asset at lo_i (sum <= total at the peak) and fill ties up to hi_i.
+    detail::CompensatedSum sum;
     std::vector<std::size_t> ties;
+    std::vector<double> high;
     for (std::size_t i = 0; i < n; ++i) {
-        const double gnu = g[i] + nu;
-        const double x = detail::linear_minimizer(s, i, gnu);  // minimiser for nu slightly up
-        // Write the bound itself, not w0 + (l - w0), which may round to just outside it.
         const double a = s.lower[i] - s.current[i], b = s.upper[i] - s.current[i];
-        w[i] = x == a ? s.lower[i] : x == b ? s.upper[i] : s.current[i] + x;
-        sum += w[i];
-        if (gnu + s.buy[i] == 0.0 || gnu - s.sell[i] == 0.0) ties.push_back(i);
-    }
-    for (std::size_t i : ties) {
-        const double need = s.total - sum;
-        if (need <= 0.0) break;
-        // A tie may move up while its slope stays zero: through the sell side to w0 if
-        // selling is free at nu, and on through the buy side to u if buying is free too.
+        const bool buy_tie = -g[i] - s.buy[i] == nu, sell_tie = -g[i] + s.sell[i] == nu;
         const double gnu = g[i] + nu;
-        double high = w[i];
-        if (high < s.current[i] && gnu - s.sell[i] == 0.0)
-            high = std::min(s.current[i], s.upper[i]);
-        if (high >= s.current[i] && gnu + s.buy[i] == 0.0) high = s.upper[i];
-        const double cap = high - w[i];
-        const double step = need < cap ? need : cap;
-        w[i] = step == cap ? high : w[i] + step;  // land exactly on the boundary
-        sum += step;
+        const double up = buy_tie ? 0.0 : gnu + s.buy[i];      // slope for x > 0
+        const double down = sell_tie ? 0.0 : gnu - s.sell[i];  // slope for x < 0
+        double lo, hi;
+        if (a >= 0.0) {  // the whole box is a purchase
+            lo = up < 0.0 ? b : a;
+            hi = up <= 0.0 ? b : a;
+        } else if (b <= 0.0) {  // the whole box is a sale
+            lo = down < 0.0 ? b : a;
+            hi = down <= 0.0 ? b : a;
+        } else {
+            lo = up < 0.0 ? b : down >= 0.0 ? a : 0.0;
+            hi = up <= 0.0 ? b : down > 0.0 ? a : 0.0;
+        }
+        // Write the bound itself, not w0 + (l - w0), which may round to just outside it.
+        auto weight = [&](double x) {
+            return x == a ? s.lower[i] : x == b ? s.upper[i] : s.current[i] + x;
+        };
+        w[i] = weight(lo);
+        sum.add(w[i]);
+        if (hi > lo) {
+            ties.push_back(i);
+            high.push_back(weight(hi));
+        }
     }
+    for (std::size_t k = 0; k < ties.size(); ++k) {
+        const double need = s.total - sum.value();
+        if (need <= 0.0) break;
+        const std::size_t i = ties[k];
+        const double cap = high[k] - w[i];
+        const double step = need < cap ? need : cap;
+        const double before = w[i];
+        w[i] = step == cap ? high[k] : w[i] + step;  // land exactly on the boundary
+        sum.add(w[i] - before);
+    }
+    settle_budget(s, w, sum.value());  // rounding of the sums: a few ulps at most
 }
 
 }  // namespace rebalancing

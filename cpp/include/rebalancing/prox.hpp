@@ -13,6 +13,7 @@
 /// interpolate linearly. kappa = 0 gives the Euclidean projection onto {sum w = total, l <= w <=
 /// u}.
 
+#include <algorithm>
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
@@ -71,6 +72,30 @@ class CompensatedSum {
 
 }  // namespace detail
 
+/// Puts the residual total - sum(w) (sum(w) given as `sum`) on the coordinate with the most room
+/// towards it, clipped to that room, so that the budget holds to the last bit while the bounds
+/// stay exact. Only the coordinates in `candidates` are considered if it is given.
+inline void settle_budget(const SeparableTerms& s, double* w, double sum,
+                          const std::vector<std::size_t>* candidates = nullptr) {
+    const double residual = s.total - sum;
+    if (residual == 0.0) return;
+    std::size_t best = s.n;
+    double room_best = 0.0;
+    auto consider = [&](std::size_t i) {
+        const double room = residual > 0 ? s.upper[i] - w[i] : w[i] - s.lower[i];
+        if (room > room_best) {
+            room_best = room;
+            best = i;
+        }
+    };
+    if (candidates)
+        for (std::size_t i : *candidates) consider(i);
+    else
+        for (std::size_t i = 0; i < s.n; ++i) consider(i);
+    if (best < s.n)
+        w[best] += residual > 0 ? std::min(residual, room_best) : -std::min(-residual, room_best);
+}
+
 /// Workspace reused across prox calls to avoid allocation in the iteration loop.
 struct ProxWorkspace {
     std::vector<double> breakpoints;
@@ -110,23 +135,8 @@ inline double prox(const SeparableTerms& s, double kappa, const double* v, doubl
         w[i] = detail::prox_coordinate(s, kappa, i, v[i] - nu);
         acc.add(w[i]);
     }
-    // Rounding leaves a residual of a few ulps; put it on the coordinate with the most room so
-    // that the budget holds to the last bit and the bounds stay exact.
-    const double residual = s.total - acc.value();
-    if (residual != 0.0) {
-        std::size_t best = n;
-        double room_best = 0.0;
-        for (std::size_t i = 0; i < n; ++i) {
-            const double room = residual > 0 ? s.upper[i] - w[i] : w[i] - s.lower[i];
-            if (room > room_best) {
-                room_best = room;
-                best = i;
-            }
-        }
-        if (best < n)
-            w[best] +=
-                residual > 0 ? std::min(residual, room_best) : -std::min(-residual, room_best);
-    }
+    // Rounding leaves a residual of a few ulps.
+    settle_budget(s, w, acc.value());
     return nu;
 }
 

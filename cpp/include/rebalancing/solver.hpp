@@ -110,12 +110,11 @@ class Solver {
             while (!converged(best_) && std::isfinite(best_.objective) &&
                    res.iterations < settings_.max_iter) {
                 if (settings_.polish) {
-                    // Fast pass: plain primal-dual active-set rounds. If they stall, a second
-                    // pass takes bounded primal steps whenever a guess overshoots its bounds:
-                    // slower (about one bound fixed per round) but robust when Sigma_FF is
-                    // singular.
-                    polish(res, false);
-                    if (!converged(best_)) polish(res, true);
+                    // Fast: primal-dual active-set rounds. If they stall (a singular or
+                    // ill-conditioned Sigma_FF), a primal active-set method: slower, one
+                    // constraint released per round, but a descent method that terminates.
+                    polish(res);
+                    if (!converged(best_)) primal_active_set(res);
                     verify_best(res);
                 }
                 if (converged(best_) || res.iterations >= settings_.max_iter) break;
@@ -236,14 +235,13 @@ class Solver {
 
     /// Primal-dual active-set rounds starting from the pieces of best_ itself, corrected once by
     /// its certificate's multiplier.
-    void polish(Result& res, bool bounded) {
+    void polish(Result& res) {
         std::vector<Piece> pieces(n_);
         for (std::size_t i = 0; i < n_; ++i) pieces[i] = piece_of(i, best_.w[i]);
         update_pieces(best_, best_.nu, pieces);
 
         std::set<std::vector<Piece>> seen;
-        Point base = best_;    // the last point whose Sigma d is known
-        Point anchor = best_;  // the last feasible point of this polish
+        Point base = best_;  // the last point whose Sigma d is known
         for (std::size_t round = 0; round < settings_.max_polish_rounds; ++round) {
             if (res.iterations >= settings_.max_iter) return;
             if (!seen.insert(pieces).second) return;  // cycling: leave it to the gradient phase
@@ -258,63 +256,10 @@ class Solver {
                 certify_point(cand);
                 keep_if_better(cand);
                 if (converged(best_)) return;
-                anchor = cand;
-            } else if (Point step = make_point();
-                       bounded && bounded_step(anchor, cand, step, pieces, res)) {
-                // Second pass only: the guess overshot its bounds (typically a singular
-                // Sigma_FF makes the reduced problem flat or unbounded): a classical primal
-                // active-set step instead of trusting the guess's multipliers. Move from the last
-                // feasible point towards the guess until the first bound blocks, and fix the
-                // blocking assets there (done in bounded_step); the rest of the guess stands.
-                keep_if_better(step);
-                if (converged(best_)) return;
-                anchor = step;
-                base = std::move(step);
-                continue;
             }
             if (!update_pieces(cand, nu, pieces)) return;  // no change: nothing more to gain
             base = std::move(cand);
         }
-    }
-
-    /// step = anchor + alpha (cand - anchor) with the largest alpha in [0, 1] that keeps the
-    /// bounds; the assets that block are put on their bound in `pieces`. Returns true if the
-    /// step lowers the objective below the anchor's (then step is evaluated and certified).
-    bool bounded_step(const Point& anchor, const Point& cand, Point& step,
-                      std::vector<Piece>& pieces, Result& res) {
-        double alpha = 1.0;
-        for (std::size_t i = 0; i < n_; ++i) {
-            const double dir = cand.w[i] - anchor.w[i];
-            if (dir > 0.0 && cand.w[i] > s_.upper[i])
-                alpha = std::min(alpha, (s_.upper[i] - anchor.w[i]) / dir);
-            if (dir < 0.0 && cand.w[i] < s_.lower[i])
-                alpha = std::min(alpha, (s_.lower[i] - anchor.w[i]) / dir);
-        }
-        if (!(alpha > 0.0)) return false;
-        std::vector<std::size_t> blocking;
-        for (std::size_t i = 0; i < n_; ++i) {
-            const double w = anchor.w[i] + alpha * (cand.w[i] - anchor.w[i]);
-            step.w[i] = std::min(std::max(w, s_.lower[i]), s_.upper[i]);
-            // Within rounding of a bound that the full step would cross: the step stops there.
-            const double tol = 1e-13 * (1.0 + std::abs(cand.w[i] - anchor.w[i]));
-            if (cand.w[i] > s_.upper[i] && step.w[i] >= s_.upper[i] - tol) {
-                step.w[i] = s_.upper[i];
-                blocking.push_back(i);
-            } else if (cand.w[i] < s_.lower[i] && step.w[i] <= s_.lower[i] + tol) {
-                step.w[i] = s_.lower[i];
-                blocking.push_back(i);
-            }
-        }
-        if (blocking.empty()) return false;
-        fix_budget(step.w);
-        if (!is_feasible(step.w)) return false;
-        update_product(anchor, step, res);
-        objective_terms(step);
-        if (!(step.objective < anchor.objective)) return false;
-        certify_point(step);
-        for (std::size_t i : blocking)
-            pieces[i] = step.w[i] == s_.upper[i] ? Piece::upper : Piece::lower;
-        return true;
     }
 
     /// cand.sigma_d from base.sigma_d plus the columns of the assets whose weight changed:
@@ -436,6 +381,165 @@ class Solver {
         return Piece::hold;
     }
 
+    /// Whether a fixed asset should start trading: the rate at which moving it off its bound
+    /// (or off w0) lowers the Lagrangian, given its reduced gradient mu = g_i + nu, and the
+    /// piece it would move onto. violation = 0 when it should stay.
+    struct Release {
+        double violation = 0.0;
+        Piece piece = Piece::hold;
+    };
+    Release release_of(std::size_t i, Piece piece, double mu, double tau) const {
+        const double l = s_.lower[i], u = s_.upper[i], w0 = s_.current[i];
+        const double up = mu + s_.buy[i];     // derivative of the Lagrangian buying more
+        const double down = mu - s_.sell[i];  // derivative of the Lagrangian selling less
+        switch (piece) {
+            case Piece::hold:
+                if (up < -tau && w0 < u) return {-up, Piece::buy};
+                if (down > tau && w0 > l) return {down, Piece::sell};
+                break;
+            case Piece::upper:  // moving down pays if the left derivative is positive
+                if (l < u && u > w0 && up > tau) return {up, Piece::buy};
+                if (l < u && u <= w0 && down > tau) return {down, Piece::sell};
+                break;
+            case Piece::lower:  // moving up pays if the right derivative is negative
+                if (l < u && l < w0 && down < -tau) return {-down, Piece::sell};
+                if (l < u && l >= w0 && up < -tau) return {-up, Piece::buy};
+                break;
+            default: break;  // free assets are not released
+        }
+        return {};
+    }
+
+    /// The cost slope of a free asset on its side of w0.
+    double cost_slope(std::size_t i, Piece piece) const {
+        return piece == Piece::buy ? s_.buy[i] : -s_.sell[i];
+    }
+
+    /// Primal active-set method (Nocedal & Wright, Algorithm 16.3) for the piecewise-linear
+    /// cost: each free asset stays on one side of w0 (buy or sell), so F is a quadratic on the
+    /// working set. Each round solves the equality-constrained step on the free assets F,
+    ///     2 lam Sigma_FF p + nu 1 = -c_F,   1'p = 0,   c_i = g_i + cost slope_i,
+    /// and moves along p with an exact line search cut at the first blocking bound or w0 (an
+    /// asset that reaches w0 holds there). When Sigma_FF is singular the step problem may be
+    /// unbounded; the regularised solve then returns a long step along a flat descent
+    /// direction, and the line search stops it at the blocking bound. At a stationary point of
+    /// the working set the fixed asset whose multiplier is most violated is released. F never
+    /// increases and only degenerate steps keep it level, so working sets do not repeat in
+    /// practice; a round limit guards against cycling on exact ties.
+    void primal_active_set(Result& res) {
+        Point cur = best_;  // certified already
+        std::vector<Piece> pieces(n_);
+        for (std::size_t i = 0; i < n_; ++i) pieces[i] = piece_of(i, cur.w[i]);
+        const std::size_t max_rounds = 100 + 4 * n_;
+        std::vector<double> a, c, p;
+        for (std::size_t round = 0; round < max_rounds && res.iterations < settings_.max_iter;
+             ++round) {
+            ++res.iterations;
+            ++res.polish_rounds;
+            free_.clear();
+            for (std::size_t i = 0; i < n_; ++i)
+                if (is_free(pieces[i])) free_.push_back(i);
+            const std::size_t m = free_.size();
+            largest_system_ = std::max(largest_system_, m);
+            c.resize(m);
+            for (std::size_t r = 0; r < m; ++r)
+                c[r] = 2.0 * lam_ * cur.sigma_d[free_[r]] + cost_slope(free_[r], pieces[free_[r]]);
+            // The step p and the multiplier nu of the working set (m <= 1: p = 0).
+            p.assign(m, 0.0);
+            double nu = m == 1 ? -c[0] : cur.nu, slope = 0.0, curvature = 0.0;
+            if (m >= 2) {
+                a.resize(m * m);
+                cov_.principal_submatrix(free_, a.data());
+                for (double& v : a) v *= 2.0 * lam_;
+                SaddleSolver saddle;
+                if (!saddle.factorize(a, m)) return;
+                std::vector<double> rhs(m);
+                for (std::size_t r = 0; r < m; ++r) rhs[r] = -c[r];
+                nu = 0.0;
+                saddle.solve(rhs, 0.0, p, nu);
+                for (std::size_t r = 0; r < m; ++r) {
+                    if (!std::isfinite(p[r])) return;
+                    slope += c[r] * p[r];
+                    curvature += p[r] * dot(a.data() + r * m, p.data(), m);
+                }
+            }
+            // Line search: the exact minimiser along p, cut at the first blocking bound.
+            const double alpha_star = curvature > 0.0 ? -slope / curvature : INFINITY;
+            double alpha_block = INFINITY;
+            for (std::size_t r = 0; r < m; ++r) {
+                const std::size_t i = free_[r];
+                if (p[r] > 0.0)
+                    alpha_block =
+                        std::min(alpha_block, (side_high(i, pieces[i]) - cur.w[i]) / p[r]);
+                if (p[r] < 0.0)
+                    alpha_block = std::min(alpha_block, (side_low(i, pieces[i]) - cur.w[i]) / p[r]);
+            }
+            alpha_block = std::max(alpha_block, 0.0);
+            const bool blocked = alpha_block <= alpha_star;
+            const double alpha = std::min(alpha_star, alpha_block);
+            constexpr double eps = 2.220446049250313e-16;
+            const double decrease = -(alpha * slope + 0.5 * alpha * alpha * curvature);
+            const bool stationary =
+                !(slope < 0.0) || (!blocked && decrease <= 16.0 * eps * std::abs(cur.objective) +
+                                                               0.01 * settings_.abs_tol);
+            if (stationary) {
+                if (m == 0) nu = cur.nu;
+                double scale = 0.0;
+                for (std::size_t i = 0; i < n_; ++i)
+                    scale = std::max(scale, std::abs(2.0 * lam_ * cur.sigma_d[i]));
+                const double tau = 1e-13 * (scale + std::abs(nu));
+                Release most;
+                std::size_t release = n_;
+                for (std::size_t i = 0; i < n_; ++i) {
+                    const Release r =
+                        release_of(i, pieces[i], 2.0 * lam_ * cur.sigma_d[i] + nu, tau);
+                    if (r.violation > most.violation) {
+                        most = r;
+                        release = i;
+                    }
+                }
+                if (release == n_) return;  // optimal for this working set: nothing to release
+                pieces[release] = most.piece;
+                continue;
+            }
+            if (!std::isfinite(alpha)) return;  // unbounded: impossible with finite bounds
+            Point next = cur;
+            for (std::size_t r = 0; r < m; ++r) {
+                const std::size_t i = free_[r];
+                const double high = side_high(i, pieces[i]), low = side_low(i, pieces[i]);
+                double w = cur.w[i] + alpha * p[r];
+                // An asset that blocks (or would cross its side within rounding) stops there.
+                const double tol = 1e-13 * (1.0 + std::abs(alpha * p[r]));
+                if (p[r] > 0.0 && w >= high - tol && (blocked || w > high)) w = high;
+                if (p[r] < 0.0 && w <= low + tol && (blocked || w < low)) w = low;
+                next.w[i] = w;
+                if (w == high || w == low)
+                    pieces[i] = w == s_.upper[i]   ? Piece::upper
+                                : w == s_.lower[i] ? Piece::lower
+                                                   : Piece::hold;
+            }
+            free_.clear();
+            for (std::size_t i = 0; i < n_; ++i)
+                if (is_free(pieces[i])) free_.push_back(i);
+            fix_budget(next.w);
+            if (!is_feasible(next.w)) return;
+            update_product(cur, next, res);
+            objective_terms(next);
+            certify_point(next);
+            keep_if_better(next);
+            if (converged(best_)) return;
+            cur = std::move(next);
+        }
+    }
+
+    /// The interval a free asset may move in without leaving its side of w0 or its bounds.
+    double side_low(std::size_t i, Piece piece) const {
+        return piece == Piece::buy ? std::max(s_.current[i], s_.lower[i]) : s_.lower[i];
+    }
+    double side_high(std::size_t i, Piece piece) const {
+        return piece == Piece::buy ? s_.upper[i] : std::min(s_.current[i], s_.upper[i]);
+    }
+
     /// Primal-dual active-set correction. Free assets that left their piece move to the piece
     /// they crossed into; fixed assets whose reduced gradient mu = g + nu says that moving
     /// lowers the Lagrangian become free. Far from the solution first-order information marks
@@ -455,8 +559,6 @@ class Solver {
         for (std::size_t i = 0; i < n_; ++i) {
             const double wi = cand.w[i], l = s_.lower[i], u = s_.upper[i], w0 = s_.current[i];
             const double mu = 2.0 * lam_ * cand.sigma_d[i] + nu;
-            const double up = mu + s_.buy[i];     // derivative of the Lagrangian buying more
-            const double down = mu - s_.sell[i];  // derivative of the Lagrangian selling less
             Piece next = pieces[i];
             double violation = 0.0;
             switch (pieces[i]) {
@@ -472,22 +574,12 @@ class Solver {
                     else if (wi > std::min(w0, u))
                         next = w0 <= u ? Piece::hold : Piece::upper;
                     break;
-                case Piece::hold:
-                    if (up < -tau && w0 < u)
-                        violation = -up, joined[i] = Piece::buy;
-                    else if (down > tau && w0 > l)
-                        violation = down, joined[i] = Piece::sell;
+                default: {
+                    const Release r = release_of(i, pieces[i], mu, tau);
+                    violation = r.violation;
+                    joined[i] = r.piece;
                     break;
-                case Piece::upper:  // moving down pays if the left derivative is positive
-                    if (l < u && (u > w0 ? up > tau : down > tau))
-                        violation = u > w0 ? up : down,
-                        joined[i] = u > w0 ? Piece::buy : Piece::sell;
-                    break;
-                case Piece::lower:  // moving up pays if the right derivative is negative
-                    if (l < u && (l < w0 ? down < -tau : up < -tau))
-                        violation = l < w0 ? -down : -up,
-                        joined[i] = l < w0 ? Piece::sell : Piece::buy;
-                    break;
+                }
             }
             if (violation > 0.0) joins.emplace_back(violation, i);
             if (next != pieces[i]) {
