@@ -25,7 +25,8 @@ void require_vector(const Array& a, std::size_t n, const char* name) {
 py::dict solve_dense(const Array& cov, const Array& current, const Array& target, const Array& buy,
                      const Array& sell, const Array& lower, const Array& upper, double lam,
                      double rel_tol, double abs_tol, std::size_t max_iter, bool polish,
-                     const std::optional<Array>& warm_start) {
+                     const std::optional<Array>& warm_start, double cov_max_abs,
+                     double cov_eigenvalue_bound) {
     if (current.ndim() != 1) throw std::invalid_argument("current must be one-dimensional");
     const auto n = static_cast<std::size_t>(current.shape(0));
     if (n == 0) throw std::invalid_argument("current must not be empty");
@@ -54,7 +55,9 @@ py::dict solve_dense(const Array& cov, const Array& current, const Array& target
     settings.polish = polish;
     const double* warm = warm_start ? warm_start->data() : nullptr;
 
-    rebalancing::DenseCovariance op(cov.data(), n);
+    if (!(cov_max_abs >= 0.0) || !(cov_eigenvalue_bound >= 0.0))
+        throw std::invalid_argument("cov_max_abs and cov_eigenvalue_bound must be >= 0");
+    rebalancing::DenseCovariance op(cov.data(), n, {cov_max_abs, cov_eigenvalue_bound});
     rebalancing::Result res;
     {
         py::gil_scoped_release release;
@@ -86,6 +89,21 @@ PYBIND11_MODULE(_core, m) {
     m.def("solve_dense", &solve_dense, py::arg("cov"), py::arg("current"), py::arg("target"),
           py::arg("buy"), py::arg("sell"), py::arg("lower"), py::arg("upper"), py::arg("lam"),
           py::arg("rel_tol"), py::arg("abs_tol"), py::arg("max_iter"), py::arg("polish"),
-          py::arg("warm_start") = py::none(),
-          "Solve one dense-covariance problem; inputs are validated by the Python layer.");
+          py::arg("warm_start"), py::arg("cov_max_abs"), py::arg("cov_eigenvalue_bound"),
+          "Solve one dense-covariance problem; inputs are validated by the Python layer, and "
+          "cov_max_abs, cov_eigenvalue_bound come from dense_stats(cov).");
+    m.def(
+        "dense_stats",
+        [](const Array& cov) {
+            if (cov.ndim() != 2 || cov.shape(0) != cov.shape(1))
+                throw std::invalid_argument("cov must be a square matrix");
+            const auto n = static_cast<std::size_t>(cov.shape(0));
+            rebalancing::DenseStats s;
+            {
+                py::gil_scoped_release release;
+                s = rebalancing::dense_stats(cov.data(), n);
+            }
+            return py::make_tuple(s.max_abs, s.eigenvalue_bound);
+        },
+        py::arg("cov"), "(max|cov_ij|, a bound on the spectral norm of cov), in one pass each.");
 }

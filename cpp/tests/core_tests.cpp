@@ -241,6 +241,74 @@ void test_edge_cases() {
     }
 }
 
+void test_dense_stats() {
+    std::mt19937_64 rng(11);
+    for (std::size_t n : {std::size_t{1}, std::size_t{3}, std::size_t{7}, std::size_t{50}}) {
+        for (double scale : {1.0, 1e200, 1e-200}) {
+            auto cov = random_cov(rng, n, 3);
+            for (double& v : cov) v *= scale;
+            const DenseStats st = dense_stats(cov.data(), n);
+            double max_abs = 0.0;
+            for (double v : cov) max_abs = std::max(max_abs, std::abs(v));
+            check(st.max_abs == max_abs, "dense_stats max_abs, n = " + std::to_string(n));
+            // Power iteration gives a lower estimate of the largest eigenvalue; x is scaled to
+            // max|x_i| = 1 so that nothing overflows or underflows at either scale.
+            std::vector<double> x(n, 1.0), y(n);
+            double rayleigh = 0.0;
+            for (int it = 0; it < 200; ++it) {
+                double xx = 0.0, xy = 0.0, top = 0.0;
+                DenseCovariance(cov.data(), n, st).multiply(x.data(), y.data());
+                for (std::size_t i = 0; i < n; ++i) {
+                    xx += x[i] * x[i];
+                    xy += x[i] * y[i];
+                    top = std::max(top, std::abs(y[i]));
+                }
+                rayleigh = xy / xx;
+                if (top == 0.0) break;
+                for (std::size_t i = 0; i < n; ++i) x[i] = y[i] / top;
+            }
+            check(
+                std::isfinite(st.eigenvalue_bound) && st.eigenvalue_bound >= rayleigh * (1 - 1e-12),
+                "dense_stats bounds the largest eigenvalue, n = " + std::to_string(n) + ", scale " +
+                    std::to_string(scale));
+        }
+    }
+    const DenseStats zero = dense_stats(std::vector<double>(9, 0.0).data(), 3);
+    check(zero.max_abs == 0.0 && zero.eigenvalue_bound == 0.0, "dense_stats of a zero matrix");
+}
+
+void test_linear_program_ties_under_rounding() {
+    // Gradients built so that many breakpoints -g_i - buy_i coincide in exact arithmetic but
+    // round differently: the LP solution must still fill the ties to sum(w) = 1 exactly.
+    std::mt19937_64 rng(12);
+    std::uniform_real_distribution<double> unif(0.0, 1.0);
+    for (int trial = 0; trial < 200; ++trial) {
+        const std::size_t n = 2 + static_cast<std::size_t>(trial % 30);
+        Data d = random_data(rng, n);
+        std::vector<double> g(n), w(n), scratch;
+        const double level = 0.1 * unif(rng);
+        for (std::size_t i = 0; i < n; ++i) {
+            if (unif(rng) < 0.5)
+                g[i] = (level * 3.0) / 3.0 - d.buy[i];  // buy breakpoints tie at -level
+            else
+                g[i] = 7.0 * unif(rng) * 1e-3;
+        }
+        const SeparableTerms s = d.view();
+        linear_program_solution(s, g.data(), w.data(), scratch);
+        double sum = 0.0;
+        bool inside = true;
+        for (std::size_t i = 0; i < n; ++i) {
+            sum += w[i];
+            inside = inside && w[i] >= s.lower[i] && w[i] <= s.upper[i];
+        }
+        const Certificate c = certify(s, w.data(), g.data(), scratch);
+        check(inside && std::abs(sum - 1.0) <= 1e-14 && c.gap <= 1e-14,
+              "LP solution with rounded ties is feasible and optimal (trial " +
+                  std::to_string(trial) + ", sum - 1 = " + std::to_string(sum - 1.0) +
+                  ", gap = " + std::to_string(c.gap) + ")");
+    }
+}
+
 void test_rank_deficient_and_ill_conditioned() {
     std::mt19937_64 rng(4);
     for (std::size_t k : {std::size_t{2}, std::size_t{5}}) {
@@ -276,6 +344,8 @@ int main() {
     test_two_assets_against_grid();
     test_edge_cases();
     test_rank_deficient_and_ill_conditioned();
+    test_dense_stats();
+    test_linear_program_ties_under_rounding();
     std::printf("%d passed, %d failed\n", g_passed, g_failed);
     return g_failed == 0 ? 0 : 1;
 }

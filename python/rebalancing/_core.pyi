@@ -16,5 +16,8 @@ def solve_dense(
     abs_tol: float,
     max_iter: int,
     polish: bool,
-    warm_start: np.ndarray | None = None,
+    warm_start: np.ndarray | None,
+    cov_max_abs: float,
+    cov_eigenvalue_bound: float,
 ) -> dict[str, Any]: ...
+def dense_stats(cov: np.ndarray) -> tuple[float, float]: ...

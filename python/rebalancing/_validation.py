@@ -43,7 +43,7 @@ def _as_float_array(value: Any, name: str) -> np.ndarray:
 
 
 def _require_finite(arr: np.ndarray, name: str) -> None:
-    if not np.all(np.isfinite(arr)):
+    if not np.isfinite(arr).all():  # the method skips numpy's Python-level dispatch
         bad = np.flatnonzero(~np.isfinite(arr.ravel()))
         raise ValueError(
             f"{name} must be finite; found NaN or inf at flat position(s) {bad[:5].tolist()}"
@@ -88,7 +88,7 @@ def as_matrix(value: Any, name: str, n: int | None = None) -> np.ndarray:
 
 def check_weights_sum(arr: np.ndarray, name: str) -> None:
     """Weights must sum to one within ``WEIGHT_SUM_TOLERANCE``."""
-    total = float(np.sum(arr))
+    total = float(arr.sum())
     if abs(total - 1.0) > WEIGHT_SUM_TOLERANCE:
         raise ValueError(
             f"{name} must sum to 1 (within {WEIGHT_SUM_TOLERANCE:g}), got {total:.10g}"

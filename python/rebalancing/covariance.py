@@ -15,6 +15,7 @@ import pandas as pd
 import scipy.linalg
 import scipy.linalg.lapack
 
+from rebalancing import _core
 from rebalancing._validation import as_matrix
 
 __all__ = ["DenseCovariance", "as_covariance"]
@@ -50,7 +51,7 @@ class DenseCovariance:
         if isinstance(matrix, pd.DataFrame) and not matrix.index.equals(matrix.columns):
             raise ValueError(f"{name} must have the same tickers as rows and columns")
         arr = as_matrix(matrix, name)
-        scale = float(np.max(np.abs(arr))) if arr.size else 0.0
+        scale, eigenvalue_bound = _core.dense_stats(arr)
         asym = float(np.max(np.abs(arr - arr.T))) if arr.size else 0.0
         if asym > SYMMETRY_TOL * max(scale, np.finfo(float).tiny):
             raise ValueError(
@@ -60,7 +61,10 @@ class DenseCovariance:
         if check_psd and scale > 0:
             _check_psd(arr, scale, name)
         self.matrix: np.ndarray = arr
-        self.max_abs = scale
+        #: max|Σ_ij| and min(max absolute row sum, Frobenius norm) ≥ the largest eigenvalue:
+        #: the scale the core needs, computed once here rather than on every solve.
+        self.max_abs: float = scale
+        self.eigenvalue_bound: float = eigenvalue_bound
 
     @property
     def n(self) -> int:

@@ -194,29 +194,44 @@ def solve(
     buy = base if buy_costs is None else as_per_asset(buy_costs, "buy_costs", n)
     sell = base if sell_costs is None else as_per_asset(sell_costs, "sell_costs", n)
     for arr, name in ((base, "costs"), (buy, "buy_costs"), (sell, "sell_costs")):
-        if np.any(arr < 0):
+        if arr.min() < 0:
             raise ValueError(f"{name} must be >= 0, got min {arr.min():.6g}")
     lo = as_per_asset(lower, "lower", n)
     hi = as_per_asset(upper, "upper", n)
-    if np.any(lo > hi):
+    if (lo > hi).any():
         i = int(np.argmax(lo > hi))
         raise ValueError(f"lower must be <= upper; asset {i} has lower {lo[i]:g} > upper {hi[i]:g}")
-    if lo.sum() > 1.0 or hi.sum() < 1.0:
+    lo_sum, hi_sum = float(lo.sum()), float(hi.sum())
+    if lo_sum > 1.0 or hi_sum < 1.0:
         raise ValueError(
-            f"bounds make sum(w) = 1 infeasible: sum(lower) = {lo.sum():.6g}, "
-            f"sum(upper) = {hi.sum():.6g}"
+            f"bounds make sum(w) = 1 infeasible: sum(lower) = {lo_sum:.6g}, "
+            f"sum(upper) = {hi_sum:.6g}"
         )
     warm = None if warm_start is None else as_vector(warm_start, "warm_start", n)
     sigma = as_covariance(cov, n)
     # |d' Σ d| <= 4 n max|Σ| for weights summing to one within [-1, 1]-ish bounds; keep the
     # objective and its gradient far from float64 overflow (1.8e308).
-    if lam * sigma.max_abs * 4 * n * max(1.0, float(np.max(np.abs(hi - lo)))) ** 2 > 1e300:
+    if lam * sigma.max_abs * 4 * n * max(1.0, float(np.abs(hi - lo).max())) ** 2 > 1e300:
         raise ValueError(
             f"lam * cov overflows float64 arithmetic (lam = {lam:g}, max|cov| = "
             f"{sigma.max_abs:g}); rescale cov or lam"
         )
     raw = _core.solve_dense(
-        sigma.matrix, cur, tgt, buy, sell, lo, hi, lam, tol, abs_tol, int(max_iter), polish, warm
+        sigma.matrix,
+        cur,
+        tgt,
+        buy,
+        sell,
+        lo,
+        hi,
+        lam,
+        tol,
+        abs_tol,
+        int(max_iter),
+        polish,
+        warm,
+        sigma.max_abs,
+        sigma.eigenvalue_bound,
     )
     return _result(raw, cur, labels)
 

@@ -40,18 +40,25 @@ struct Certificate {
 
 namespace detail {
 
-/// A minimiser over a <= x <= b of psi(x) = (g + nu) x + h(x), where gnu = g + nu. For ties it
-/// returns the minimiser for a slightly larger nu, so that sum_i x_i(nu) is a right derivative.
-inline double linear_minimizer(const SeparableTerms& s, std::size_t i, double gnu) {
+/// The interval [lo, hi] of minimisers over a <= x <= b of psi_i(x) = (g_i + nu) x + h_i(x).
+/// It is a single point except at a tie, nu at one of the asset's breakpoints -g_i - buy_i or
+/// -g_i + sell_i, where that side's slope is zero. Ties are recognised by comparing the
+/// breakpoint, computed exactly as the breakpoint list computes it, with nu; testing
+/// g_i + nu + buy_i == 0 instead would let rounding decide, and misplace the dual's peak.
+/// lo is the minimiser for nu slightly larger, so sum_i lo_i(nu) is the right derivative of
+/// the dual (up to -r), and hi the one for nu slightly smaller.
+struct MinimizerRange {
+    double lo, hi;
+};
+inline MinimizerRange minimizer_range(const SeparableTerms& s, std::size_t i, double g, double nu) {
     const double a = s.lower[i] - s.current[i];
     const double b = s.upper[i] - s.current[i];
-    const double up = gnu + s.buy[i];         // slope of psi for x > 0
-    const double down = gnu - s.sell[i];      // slope of psi for x < 0
-    if (a >= 0.0) return up < 0.0 ? b : a;    // the whole box is a purchase
-    if (b <= 0.0) return down < 0.0 ? b : a;  // the whole box is a sale
-    if (up < 0.0) return b;
-    if (down >= 0.0) return a;
-    return 0.0;
+    const double gnu = g + nu;
+    const double up = -g - s.buy[i] == nu ? 0.0 : gnu + s.buy[i];      // slope for x > 0
+    const double down = -g + s.sell[i] == nu ? 0.0 : gnu - s.sell[i];  // slope for x < 0
+    if (a >= 0.0) return {up < 0.0 ? b : a, up <= 0.0 ? b : a};        // purchases only
+    if (b <= 0.0) return {down < 0.0 ? b : a, down <= 0.0 ? b : a};    // sales only
+    return {up < 0.0 ? b : down >= 0.0 ? a : 0.0, up <= 0.0 ? b : down > 0.0 ? a : 0.0};
 }
 
 inline double psi(const SeparableTerms& s, std::size_t i, double gnu, double x) {
@@ -71,7 +78,7 @@ inline BreakpointBracket dual_peak(const SeparableTerms& s, const double* g,
     const double r = s.total - sum_current;
     auto slope_at = [&](double nu) {
         double acc = -r;
-        for (std::size_t i = 0; i < n; ++i) acc += detail::linear_minimizer(s, i, g[i] + nu);
+        for (std::size_t i = 0; i < n; ++i) acc += detail::minimizer_range(s, i, g[i], nu).lo;
         return acc;
     };
     breakpoints.clear();
@@ -109,7 +116,7 @@ inline Certificate certify(const SeparableTerms& s, const double* w, const doubl
         for (std::size_t i = 0; i < n; ++i) {
             const double gnu = g[i] + nu;
             const double x = w[i] - s.current[i];
-            const double x_best = detail::linear_minimizer(s, i, gnu);
+            const double x_best = detail::minimizer_range(s, i, g[i], nu).lo;
             const double best = detail::psi(s, i, gnu, x_best);
             lp_trade += std::abs(x_best);
             const double here = detail::psi(s, i, gnu, x);
@@ -144,31 +151,15 @@ inline void linear_program_solution(const SeparableTerms& s, const double* g, do
                                     std::vector<double>& breakpoints) {
     const std::size_t n = s.n;
     const double nu = dual_peak(s, g, breakpoints).right;
-    // At the peak nu each asset minimises psi_i over an interval [lo_i, hi_i]; it is a single
-    // point except for the ties, assets with a breakpoint at nu, whose buy or sell slope is zero
-    // there. Ties are recognised by comparing the breakpoint itself with nu (computed the same
-    // way, so exactly equal), not by testing g_i + nu + buy_i == 0, which rounding can miss.
-    // Start every asset at lo_i (sum <= total at the peak) and fill ties up to hi_i.
+    // At the peak nu each asset minimises psi_i over [lo_i, hi_i] (detail::minimizer_range),
+    // a single point except for the ties. sum lo_i <= total <= sum hi_i at the peak: start
+    // every asset at lo_i and fill the ties up to hi_i until the budget is met.
     detail::CompensatedSum sum;
     std::vector<std::size_t> ties;
     std::vector<double> high;
     for (std::size_t i = 0; i < n; ++i) {
         const double a = s.lower[i] - s.current[i], b = s.upper[i] - s.current[i];
-        const bool buy_tie = -g[i] - s.buy[i] == nu, sell_tie = -g[i] + s.sell[i] == nu;
-        const double gnu = g[i] + nu;
-        const double up = buy_tie ? 0.0 : gnu + s.buy[i];      // slope for x > 0
-        const double down = sell_tie ? 0.0 : gnu - s.sell[i];  // slope for x < 0
-        double lo, hi;
-        if (a >= 0.0) {  // the whole box is a purchase
-            lo = up < 0.0 ? b : a;
-            hi = up <= 0.0 ? b : a;
-        } else if (b <= 0.0) {  // the whole box is a sale
-            lo = down < 0.0 ? b : a;
-            hi = down <= 0.0 ? b : a;
-        } else {
-            lo = up < 0.0 ? b : down >= 0.0 ? a : 0.0;
-            hi = up <= 0.0 ? b : down > 0.0 ? a : 0.0;
-        }
+        const auto [lo, hi] = detail::minimizer_range(s, i, g[i], nu);
         // Write the bound itself, not w0 + (l - w0), which may round to just outside it.
         auto weight = [&](double x) {
             return x == a ? s.lower[i] : x == b ? s.upper[i] : s.current[i] + x;

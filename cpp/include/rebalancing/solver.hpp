@@ -6,15 +6,20 @@
 ///
 /// Method (see DESIGN.md):
 ///  1. Start from the projection of the warm start (or of w0) onto the feasible set.
-///  2. Active-set polish: the current point's own pieces, corrected by its certificate's
-///     multiplier, guess which assets buy, sell, hold or sit on a bound. The buying and selling
-///     assets then solve the KKT system of the problem restricted to that guess exactly (a small
-///     saddle-point solve). The guess is corrected with primal-dual active-set rules
-///     (Hintermueller, Ito & Kunisch 2002) until the certificate closes or the guess stops
-///     improving.
-///  3. If polishing stalls, accelerated proximal gradient (FISTA with the exact prox and
-///     gradient-based adaptive restart, O'Donoghue & Candes 2015) makes monotone progress for a
-///     growing budget of iterations, then polishing is tried again from the best point.
+///  2. Primal-dual active-set polish: the current point's own pieces, corrected by its
+///     certificate's multiplier, guess which assets buy, sell, hold or sit on a bound. The buying
+///     and selling assets then solve the KKT system of the problem restricted to that guess
+///     exactly (a small saddle-point solve). The guess is corrected with primal-dual active-set
+///     rules (Hintermueller, Ito & Kunisch 2002) until the certificate closes or the guess stops
+///     improving. Fast (a handful of rounds) when Sigma_FF is well conditioned.
+///  3. If it stalls (singular or ill-conditioned Sigma_FF, where guesses overshoot), a primal
+///     active-set method (Nocedal & Wright, Algorithm 16.3) from the best point: a descent
+///     method that releases one constraint per round and terminates.
+///  4. The vertex minimising the linearisation of F (the certificate's linear program): the
+///     answer when lam is so small that F is a linear program up to rounding.
+///  5. Last resort: accelerated proximal gradient (FISTA with the exact prox and gradient-based
+///     adaptive restart, O'Donoghue & Candes 2015) for a growing budget of iterations, then the
+///     polish again from the best point.
 /// Every feasible point visited is certified by a duality gap (certificate.hpp); status is
 /// `optimal` only when that gap is within tolerance.
 
