@@ -263,7 +263,7 @@ def _settle_budget(w: FloatArray, lo: FloatArray, hi: FloatArray) -> FloatArray:
         return w
     room = hi - w if residual > 0 else w - lo
     i = int(np.argmax(room))
-    out = w.copy()
+    out: FloatArray = np.array(w, dtype=np.float64)
     out[i] += math.copysign(min(abs(residual), float(room[i])), residual)
     return out
 
