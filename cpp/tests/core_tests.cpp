@@ -10,6 +10,8 @@
 
 #include "rebalancing/certificate.hpp"
 #include "rebalancing/covariance.hpp"
+#include "rebalancing/drift.hpp"
+#include "rebalancing/parallel.hpp"
 #include "rebalancing/prox.hpp"
 #include "rebalancing/solver.hpp"
 
@@ -336,6 +338,109 @@ void test_rank_deficient_and_ill_conditioned() {
     }
 }
 
+void test_drift_against_naive_loop() {
+    std::mt19937_64 rng(21);
+    std::uniform_real_distribution<double> unif(0.0, 1.0);
+    // Sizes on both sides of the chunk of 65536 assets, shared and per-portfolio targets.
+    for (std::size_t n : {std::size_t{1}, std::size_t{7}, std::size_t{1000}, kDriftChunk + 5}) {
+        for (bool shared : {true, false}) {
+            const std::size_t m = n > 1000 ? 2 : 5, groups = 3;
+            std::vector<double> cur(m * n), tgt(shared ? n : m * n), abs_band(n), rel(n);
+            std::vector<std::int32_t> group(n);
+            for (double& v : cur) v = unif(rng) / static_cast<double>(n);
+            for (double& v : tgt) v = unif(rng) / static_cast<double>(n);
+            for (std::size_t i = 0; i < n; ++i) {
+                abs_band[i] = 0.3 * unif(rng) / static_cast<double>(n);
+                rel[i] = unif(rng);
+                group[i] = static_cast<std::int32_t>(i % groups);
+            }
+            DriftBatch batch{m, n, cur.data(), tgt.data(), shared, group.data(), groups};
+            BandRule rule;
+            rule.abs_kind = BandKind::per_asset;
+            rule.abs = abs_band.data();
+            rule.rel_kind = BandKind::per_asset;
+            rule.rel = rel.data();
+            std::vector<DriftSummary> one(m), many(m);
+            std::vector<double> gd_one(m * groups), gd_many(m * groups);
+            check_drift(batch, rule, 1, one.data(), gd_one.data());
+            check_drift(batch, rule, 3, many.data(), gd_many.data());
+            for (std::size_t r = 0; r < m; ++r) {
+                const double* t = shared ? tgt.data() : tgt.data() + r * n;
+                double top = 0.0, excess = -INFINITY;
+                std::int64_t count = 0;
+                std::vector<double> sums(groups, 0.0);
+                for (std::size_t i = 0; i < n; ++i) {
+                    const double d = cur[r * n + i] - t[i];
+                    const double band = std::min(abs_band[i], rel[i] * std::abs(t[i]));
+                    top = std::max(top, std::abs(d));
+                    excess = std::max(excess, std::abs(d) - band);
+                    count += std::abs(d) > band ? 1 : 0;
+                    sums[static_cast<std::size_t>(group[i])] += d;
+                }
+                const std::string what = "drift n=" + std::to_string(n) +
+                                         " r=" + std::to_string(r) + (shared ? " shared" : "");
+                check(one[r].max_drift == top && one[r].max_excess == excess &&
+                          one[r].breaches == count && one[r].nonfinite == 0,
+                      what + ": reductions equal the naive loop");
+                bool groups_ok = true;
+                for (std::size_t g = 0; g < groups; ++g)
+                    groups_ok = groups_ok && std::abs(gd_one[r * groups + g] - sums[g]) <= 1e-15;
+                check(groups_ok, what + ": group drifts equal the naive sums");
+                check(one[r].max_drift == many[r].max_drift &&
+                          one[r].max_excess == many[r].max_excess &&
+                          one[r].breaches == many[r].breaches,
+                      what + ": same result on 1 and 3 threads");
+            }
+            check(gd_one == gd_many, "group drifts bitwise equal on 1 and 3 threads");
+            // The SSE2 and AVX2 bodies (whichever this CPU runs by default) agree exactly.
+            const auto portable = detail::select_scan_for<false>(rule);
+            const auto wide = detail::select_scan_for<true>(rule);
+            for (std::size_t r = 0; r < m; ++r) {
+                const double* t = shared ? tgt.data() : tgt.data() + r * n;
+                const DriftSummary a = portable(cur.data() + r * n, t, 0, n, rule);
+                const DriftSummary b =
+                    detail::use_avx2() ? wide(cur.data() + r * n, t, 0, n, rule) : a;
+                check(a.max_drift == one[r].max_drift && a.max_excess == one[r].max_excess &&
+                          a.breaches == one[r].breaches && b.max_drift == a.max_drift &&
+                          b.max_excess == a.max_excess && b.breaches == a.breaches,
+                      "SSE2 and AVX2 bodies agree with the threaded result");
+            }
+        }
+    }
+    {  // NaN and inf are counted, a group id out of range throws.
+        std::vector<double> cur = {0.5, NAN, 0.5, INFINITY}, tgt = {0.5, 0.5, 0.5, 0.5};
+        DriftBatch batch{1, 4, cur.data(), tgt.data(), true, nullptr, 0};
+        BandRule rule;
+        rule.abs_kind = BandKind::scalar;
+        rule.abs_scalar = 0.1;
+        DriftSummary s;
+        check_drift(batch, rule, 1, &s, nullptr);
+        check(s.nonfinite == 2, "NaN and inf drifts are counted");
+        std::vector<std::int32_t> bad_group = {0, 1, 2, 3};
+        batch.group = bad_group.data();
+        batch.n_groups = 3;
+        bool threw = false;
+        try {
+            check_drift(batch, rule, 1, &s, nullptr);
+        } catch (const std::invalid_argument&) {
+            threw = true;
+        }
+        check(threw, "a group id out of range is rejected");
+    }
+    {  // parallel_for rethrows an item's exception on the caller after joining.
+        bool threw = false;
+        try {
+            parallel_for(100, 4, [](std::size_t begin, std::size_t end) {
+                for (std::size_t i = begin; i < end; ++i)
+                    if (i == 57) throw std::runtime_error("item 57");
+            });
+        } catch (const std::runtime_error& e) {
+            threw = std::string(e.what()) == "item 57";
+        }
+        check(threw, "parallel_for propagates exceptions");
+    }
+}
+
 }  // namespace
 
 int main() {
@@ -346,6 +451,7 @@ int main() {
     test_rank_deficient_and_ill_conditioned();
     test_dense_stats();
     test_linear_program_ties_under_rounding();
+    test_drift_against_naive_loop();
     std::printf("%d passed, %d failed\n", g_passed, g_failed);
     return g_failed == 0 ? 0 : 1;
 }

@@ -21,3 +21,12 @@ def solve_dense(
     cov_eigenvalue_bound: float,
 ) -> dict[str, Any]: ...
 def dense_stats(cov: np.ndarray) -> tuple[float, float]: ...
+def check_drift(
+    current: np.ndarray,
+    target: np.ndarray,
+    abs_band: np.ndarray | None = None,
+    rel_band: np.ndarray | None = None,
+    group: np.ndarray | None = None,
+    n_groups: int = 0,
+    n_threads: int = 0,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]: ...

@@ -1,0 +1,591 @@
+r"""Drift and band checks: is a portfolio (or each of a batch) outside its bands, and what trades
+bring it back.
+
+Band semantics
+--------------
+For portfolio :math:`r` and asset :math:`i` the *drift* is :math:`d_{ri} = w_{ri} - w^*_{ri}`
+(current minus target weight). Each asset has a band half-width
+
+.. math::
+
+    b_{ri} = \min\bigl(a_i,\; \rho_i\,|w^*_{ri}|\bigr)
+
+over the rules that are given: ``abs_band`` :math:`a_i` (weight units: 0.05 = 5 percentage
+points), ``rel_band`` :math:`\rho_i` (a fraction of the target weight: 0.25 = ±25 % of target),
+and ``bands`` (explicit per-asset half-widths, combined with ``abs_band`` by the minimum). A rule
+not given counts as :math:`+\infty`. Giving both ``abs_band=0.05`` and ``rel_band=0.25`` is the
+"5/25" rule: an asset breaches when its drift exceeds 5 points or 25 % of its target,
+whichever is smaller. Asset :math:`i` *breaches* when :math:`|d_{ri}| > b_{ri}` — strictly, as
+the textbook ``threshold_rebalance`` — so a drift exactly on the band does not breach.
+
+Groups (asset classes, sectors): ``groups`` maps every asset to one group :math:`g(i)`; the group
+drift is :math:`D_{rg} = \sum_{i: g(i) = g} d_{ri}` and group :math:`g` breaches when
+:math:`|D_{rg}| > B_g` (``group_bands``). A portfolio breaches when any asset or group does.
+
+The checks run in one fused pass in C++ (see ``cpp/include/rebalancing/drift.hpp``), threaded
+over portfolios or blocks of assets, with results bitwise identical for any ``n_threads``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+
+from rebalancing import _core
+
+__all__ = ["DriftReport", "band_trades", "check_drift", "threshold_rebalance"]
+
+Target = Literal["target", "edge", "inner"]
+
+
+# --- input handling ------------------------------------------------------------------------------
+
+
+def _finite_float(
+    value: Any, name: str, ndim: tuple[int, ...], check_finite: bool = True
+) -> np.ndarray:
+    if isinstance(value, pd.DataFrame | pd.Series):
+        value = value.to_numpy()
+    try:
+        arr = np.asarray(value)
+    except Exception as exc:  # ragged nested lists and the like
+        raise TypeError(f"{name} must be array-like of real numbers: {exc}") from None
+    if arr.dtype == object or arr.dtype.kind not in "iuf":
+        raise TypeError(f"{name} must hold real numbers (int or float), got dtype {arr.dtype}")
+    if arr.ndim not in ndim:
+        shapes = " or ".join({0: "a scalar", 1: "(n,)", 2: "(m, n)"}[d] for d in ndim)
+        raise ValueError(f"{name} must be {shapes}, got shape {arr.shape}")
+    arr = np.asarray(arr, dtype=np.float64, order="C")  # keeps 0-d (ascontiguousarray would not)
+    if arr.size == 0:
+        raise ValueError(f"{name} must not be empty, got shape {arr.shape}")
+    if check_finite:
+        _require_finite(arr, name)
+    return arr
+
+
+def _require_finite(arr: np.ndarray, name: str) -> None:
+    if not np.isfinite(arr).all():
+        bad = np.flatnonzero(~np.isfinite(arr.ravel()))[:5].tolist()
+        raise ValueError(f"{name} must be finite; found NaN or inf at flat position(s) {bad}")
+
+
+@dataclass(frozen=True)
+class _Labels:
+    """Tickers (columns) and accounts (rows) taken from pandas inputs, or None."""
+
+    tickers: pd.Index | None
+    accounts: pd.Index | None
+
+
+def _align(current: Any, target: Any) -> tuple[Any, Any, _Labels]:
+    """Align labelled target to labelled current; a different set of labels is an error."""
+    tickers = accounts = None
+    if isinstance(current, pd.DataFrame):
+        tickers, accounts = current.columns, current.index
+    elif isinstance(current, pd.Series):
+        tickers = current.index
+    for labels, what in ((tickers, "tickers"), (accounts, "accounts")):
+        if labels is not None and labels.has_duplicates:
+            dup = labels[labels.duplicated()].unique().tolist()[:5]
+            raise ValueError(f"current has duplicate {what}: {dup}")
+    if isinstance(target, pd.Series | pd.DataFrame):
+        target_tickers = target.columns if isinstance(target, pd.DataFrame) else target.index
+        if tickers is None:
+            raise ValueError("target has ticker labels but current does not; label both or neither")
+        _same_set(target_tickers, tickers, "target tickers", "current")
+        if isinstance(target, pd.DataFrame):
+            if accounts is None:
+                raise ValueError("target is a DataFrame (per account) but current is not")
+            _same_set(target.index, accounts, "target accounts", "current")
+            target = target.loc[accounts, tickers]
+        else:
+            target = target.loc[tickers]
+    return current, target, _Labels(tickers, accounts)
+
+
+def _same_set(index: pd.Index, reference: pd.Index, name: str, ref_name: str) -> None:
+    if index.has_duplicates:
+        raise ValueError(
+            f"{name} has duplicates: {index[index.duplicated()].unique().tolist()[:5]}"
+        )
+    if not index.equals(reference) and (
+        len(index) != len(reference) or not index.isin(reference).all()
+    ):
+        missing = reference.difference(index).tolist()[:5]
+        extra = index.difference(reference).tolist()[:5]
+        raise ValueError(f"{name} do not match {ref_name}: missing {missing}, unexpected {extra}")
+
+
+def _per_asset(value: Any, name: str, n: int, tickers: pd.Index | None) -> np.ndarray | float:
+    """A non-negative band: a float, or an (n,) array aligned to the tickers."""
+    if isinstance(value, Mapping):
+        value = pd.Series(value, dtype=np.float64)
+    if isinstance(value, pd.Series):
+        if tickers is None:
+            raise ValueError(f"{name} is labelled by ticker but the weights are not")
+        _same_set(value.index, tickers, f"{name} tickers", "the weights")
+        value = value.loc[tickers]
+    arr = _finite_float(value, name, (0, 1))
+    if arr.ndim == 1 and arr.shape[0] != n:
+        raise ValueError(
+            f"{name} must be a scalar or have length {n} (one per asset), got {arr.shape[0]}"
+        )
+    if (arr < 0).any():
+        raise ValueError(f"{name} must be >= 0, got min {arr.min():g}")
+    return float(arr) if arr.ndim == 0 else arr
+
+
+def _groups(
+    groups: Any, group_bands: Any, n: int, tickers: pd.Index | None
+) -> tuple[np.ndarray, pd.Index, np.ndarray] | None:
+    """(group id per asset, group labels, band per group), or None without groups."""
+    if groups is None and group_bands is None:
+        return None
+    if groups is None or group_bands is None:
+        raise ValueError("groups and group_bands must be given together")
+    if isinstance(groups, Mapping):
+        groups = pd.Series(groups, dtype=object)
+    if isinstance(groups, pd.Series):
+        if tickers is None:
+            raise ValueError("groups is labelled by ticker but the weights are not")
+        missing = tickers.difference(groups.index).tolist()
+        if missing:
+            raise ValueError(f"groups must assign every asset to a group; missing {missing[:5]}")
+        groups = groups.loc[tickers].to_numpy()
+    labels = np.asarray(groups, dtype=object)
+    if labels.ndim != 1 or labels.shape[0] != n:
+        raise ValueError(f"groups must have one entry per asset ({n}), got shape {labels.shape}")
+    if pd.isna(labels).any():
+        i = int(np.flatnonzero(pd.isna(labels))[0])
+        raise ValueError(f"groups must assign every asset to a group; asset {i} has none")
+    try:
+        codes, uniques = pd.factorize(labels, sort=True)
+    except TypeError:  # labels of mixed, unorderable types: first-appearance order
+        codes, uniques = pd.factorize(labels, sort=False)
+    names = pd.Index(uniques, name="group")
+    if isinstance(group_bands, Mapping | pd.Series):
+        given = (
+            pd.Series(group_bands, dtype=np.float64)
+            if isinstance(group_bands, Mapping)
+            else group_bands
+        )
+        missing = names.difference(given.index).tolist()
+        if missing:
+            raise ValueError(f"group_bands has no band for group(s) {missing[:5]}")
+        bands = _finite_float(given.loc[names], "group_bands", (1,))
+    else:
+        bands = np.full(len(names), float(_finite_float(group_bands, "group_bands", (0,))))
+    if (bands < 0).any():
+        raise ValueError(f"group_bands must be >= 0, got min {bands.min():g}")
+    return codes.astype(np.int32), names, bands
+
+
+def _threads(n_threads: Any) -> int:
+    if isinstance(n_threads, bool) or not isinstance(n_threads, int | np.integer) or n_threads < 0:
+        raise ValueError(f"n_threads must be an integer >= 0 (0 = all cores), got {n_threads!r}")
+    return int(n_threads)
+
+
+# --- the report ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DriftReport:
+    """Result of :func:`check_drift` for one portfolio or a batch of ``m``.
+
+    Per-portfolio fields are arrays of shape ``(m,)`` for a batch and scalars for a single
+    portfolio (pandas Series indexed by account when the input was a DataFrame).
+
+    Attributes
+    ----------
+    max_drift : max over assets of :math:`|d_i|`.
+    max_excess : max over assets of :math:`|d_i| - b_i`: positive by how far the worst asset is
+        outside its band, otherwise minus the smallest headroom (``-inf`` without asset bands).
+    n_breaches : number of assets outside their band.
+    breach : whether any asset or group breaches.
+    group_drift, group_excess, group_breach : per group :math:`D_g`, :math:`|D_g| - B_g` and
+        :math:`|D_g| > B_g`; shape ``(m, G)`` (``(G,)`` single), DataFrames/Series by group label.
+    """
+
+    current: np.ndarray = field(repr=False)  # (m, n)
+    target: np.ndarray = field(repr=False)  # (n,) or (m, n)
+    abs_band: np.ndarray | float | None = field(repr=False)
+    rel_band: np.ndarray | float | None = field(repr=False)
+    group_ids: np.ndarray | None = field(repr=False)
+    group_names: pd.Index | None = field(repr=False)
+    group_bands: np.ndarray | None = field(repr=False)
+    batch: bool
+    labels: _Labels = field(repr=False)
+    _max_drift: np.ndarray = field(repr=False)
+    _max_excess: np.ndarray = field(repr=False)
+    _n_breaches: np.ndarray = field(repr=False)
+    _group_drift: np.ndarray = field(repr=False)
+
+    # -- per-portfolio summaries
+    def _per_portfolio(self, values: np.ndarray, name: str) -> Any:
+        if not self.batch:
+            return values[0].item()
+        if self.labels.accounts is not None:
+            return pd.Series(values, index=self.labels.accounts, name=name)
+        return values
+
+    def _per_group(self, values: np.ndarray, name: str) -> Any:
+        if self.group_names is None:
+            raise ValueError("no groups were given to check_drift")
+        if self.batch:
+            if self.labels.accounts is None:
+                return values
+            return pd.DataFrame(values, index=self.labels.accounts, columns=self.group_names)
+        return pd.Series(values[0], index=self.group_names, name=name)
+
+    def _per_asset(self, values: np.ndarray, name: str) -> Any:
+        tickers = self.labels.tickers
+        if not self.batch:
+            return values[0] if tickers is None else pd.Series(values[0], index=tickers, name=name)
+        if tickers is None:
+            return values
+        return pd.DataFrame(values, index=self.labels.accounts, columns=tickers)
+
+    @property
+    def max_drift(self) -> Any:
+        return self._per_portfolio(self._max_drift, "max_drift")
+
+    @property
+    def max_excess(self) -> Any:
+        return self._per_portfolio(self._max_excess, "max_excess")
+
+    @property
+    def n_breaches(self) -> Any:
+        return self._per_portfolio(self._n_breaches, "n_breaches")
+
+    @cached_property
+    def _group_breach(self) -> np.ndarray:
+        if self.group_bands is None:
+            return np.zeros((self._max_drift.shape[0], 0), dtype=bool)
+        out: np.ndarray = np.abs(self._group_drift) > self.group_bands
+        return out
+
+    @cached_property
+    def _breach(self) -> np.ndarray:
+        out: np.ndarray = (self._n_breaches > 0) | self._group_breach.any(axis=1)
+        return out
+
+    @property
+    def breach(self) -> Any:
+        return self._per_portfolio(self._breach, "breach")
+
+    @property
+    def group_drift(self) -> Any:
+        return self._per_group(self._group_drift, "group_drift")
+
+    @property
+    def group_excess(self) -> Any:
+        assert self.group_bands is not None or self.group_names is None
+        bands = self.group_bands if self.group_bands is not None else 0.0
+        return self._per_group(np.abs(self._group_drift) - bands, "group_excess")
+
+    @property
+    def group_breach(self) -> Any:
+        return self._per_group(self._group_breach, "group_breach")
+
+    # -- per-asset detail, computed on demand (only rows that breach are scanned)
+    @cached_property
+    def _drift(self) -> np.ndarray:
+        out: np.ndarray = self.current - self.target
+        return out
+
+    @cached_property
+    def _band(self) -> np.ndarray:
+        """The effective band b (m, n) (or (1, n) broadcastable when the target is shared)."""
+        target = np.atleast_2d(self.target)
+        band = np.full(target.shape, np.inf)
+        if self.abs_band is not None:
+            band = np.minimum(band, self.abs_band)
+        if self.rel_band is not None:
+            band = np.minimum(band, self.rel_band * np.abs(target))
+        return band
+
+    @cached_property
+    def _asset_breach(self) -> np.ndarray:
+        mask = np.zeros(self.current.shape, dtype=bool)
+        rows = np.flatnonzero(self._n_breaches > 0)
+        if rows.size:
+            band = np.broadcast_to(self._band, self.current.shape)
+            # The kernel's arithmetic exactly: |c - t| - b > 0.
+            mask[rows] = np.abs(self._drift[rows]) - band[rows] > 0.0
+        return mask
+
+    @property
+    def drift(self) -> Any:
+        """:math:`d = w - w^*` per asset."""
+        return self._per_asset(self._drift, "drift")
+
+    @property
+    def band(self) -> Any:
+        """The effective band :math:`b` per asset (``inf`` where no asset rule applies)."""
+        band = np.broadcast_to(self._band, self.current.shape)
+        return self._per_asset(np.array(band), "band")
+
+    @property
+    def asset_breach(self) -> Any:
+        """Mask of the assets outside their band."""
+        return self._per_asset(self._asset_breach, "asset_breach")
+
+    @property
+    def breached_assets(self) -> Any:
+        """Indices (or tickers) of the breaching assets: one array, or a list per portfolio."""
+        tickers = self.labels.tickers
+        found = [
+            np.flatnonzero(row) if tickers is None else tickers[row] for row in self._asset_breach
+        ]
+        return found if self.batch else found[0]
+
+    def summary(self) -> pd.DataFrame:
+        """One row per portfolio: max drift, max excess, breaching assets and groups, breach."""
+        m = self._max_drift.shape[0]
+        index = self.labels.accounts if self.labels.accounts is not None else pd.RangeIndex(m)
+        frame = pd.DataFrame(
+            {
+                "max_drift": self._max_drift,
+                "max_excess": self._max_excess,
+                "n_breaches": self._n_breaches,
+                "n_group_breaches": self._group_breach.sum(axis=1),
+                "breach": self._breach,
+            },
+            index=index,
+        )
+        return frame
+
+    def trades(self, to: Target = "target", inner: float = 0.5) -> Any:
+        """Shorthand for :func:`band_trades` on this report."""
+        return band_trades(self, to=to, inner=inner)
+
+
+# --- public functions ----------------------------------------------------------------------------
+
+
+def check_drift(
+    current: Any,
+    target: Any,
+    *,
+    abs_band: Any = None,
+    rel_band: Any = None,
+    bands: Any = None,
+    groups: Any = None,
+    group_bands: Any = None,
+    n_threads: int = 0,
+) -> DriftReport:
+    """Check one portfolio or a batch against their bands (see the module docstring).
+
+    Parameters
+    ----------
+    current : array-like ``(n,)`` or ``(m, n)``, pd.Series (by ticker) or pd.DataFrame
+        (accounts × tickers)
+        Current weights, one portfolio per row. They need not sum to one.
+    target : array-like ``(n,)`` (shared by every portfolio) or ``(m, n)``, or pandas
+        Target weights; labelled targets are aligned to ``current``'s labels.
+    abs_band : float or ``(n,)``, optional
+        Absolute half-width :math:`a_i` in weight units (0.05 = 5 points).
+    rel_band : float or ``(n,)``, optional
+        Relative half-width :math:`\\rho_i` as a fraction of :math:`|w^*_i|` (0.25 = ±25 %).
+    bands : ``(n,)`` array, pd.Series or dict by ticker, optional
+        Explicit per-asset half-widths; combined with ``abs_band`` by the minimum.
+    groups : ``(n,)`` labels, pd.Series or dict ticker → group, optional
+        The group of every asset (each asset in exactly one group).
+    group_bands : float or mapping group → band, optional
+        Half-width :math:`B_g` of each group's total drift. Required with ``groups``.
+    n_threads : int
+        Threads for the C++ kernel; 0 uses every core. Results do not depend on it.
+
+    Returns
+    -------
+    DriftReport
+
+    Raises
+    ------
+    ValueError, TypeError
+        NaN/inf, mismatched shapes or labels, empty inputs, negative bands, no band rule at all,
+        groups that do not cover every asset or lack a band.
+    """
+    current, target, labels = _align(current, target)
+    # The weights are checked for NaN/inf by the kernel, in the same pass as the drift.
+    cur = _finite_float(current, "current", (1, 2), check_finite=False)
+    batch = cur.ndim == 2
+    cur2 = cur if batch else cur[np.newaxis, :]
+    m, n = cur2.shape
+    tgt = _finite_float(target, "target", (1, 2), check_finite=False)
+    if tgt.shape not in ((n,), (m, n)):
+        raise ValueError(
+            f"target must have shape ({n},)"
+            + (f" or ({m}, {n})" if batch else "")
+            + f" to match current {cur.shape}, got {tgt.shape}"
+        )
+    if tgt.ndim == 2 and not batch:  # pragma: no cover - excluded by the shape test above
+        raise ValueError("target is a batch but current is a single portfolio")
+    abs_b = None if abs_band is None else _per_asset(abs_band, "abs_band", n, labels.tickers)
+    rel_b = None if rel_band is None else _per_asset(rel_band, "rel_band", n, labels.tickers)
+    if bands is not None:
+        explicit = _per_asset(bands, "bands", n, labels.tickers)
+        abs_b = explicit if abs_b is None else np.minimum(abs_b, explicit)
+    grouping = _groups(groups, group_bands, n, labels.tickers)
+    if abs_b is None and rel_b is None and grouping is None:
+        raise ValueError("give at least one band rule: abs_band, rel_band, bands or group_bands")
+    threads = _threads(n_threads)
+    group_ids = grouping[0] if grouping else None
+    max_drift, max_excess, n_breaches, group_drift, nonfinite = _core.check_drift(
+        cur2,
+        tgt,
+        None if abs_b is None else np.asarray(abs_b, dtype=np.float64),
+        None if rel_b is None else np.asarray(rel_b, dtype=np.float64),
+        group_ids,
+        0 if grouping is None else len(grouping[1]),
+        threads,
+    )
+    if nonfinite.any():
+        _require_finite(cur2, "current")
+        _require_finite(tgt, "target")
+        raise ValueError(  # finite inputs whose difference overflows
+            "current - target overflows float64 (weights near 1e308)"
+        )
+    return DriftReport(
+        current=cur2,
+        target=tgt,
+        abs_band=abs_b,
+        rel_band=rel_b,
+        group_ids=group_ids,
+        group_names=grouping[1] if grouping else None,
+        group_bands=grouping[2] if grouping else None,
+        batch=batch,
+        labels=labels,
+        _max_drift=max_drift,
+        _max_excess=max_excess,
+        _n_breaches=n_breaches,
+        _group_drift=group_drift,
+    )
+
+
+def band_trades(report: DriftReport, to: Target = "target", inner: float = 0.5) -> Any:
+    r"""Trades that bring every breaching portfolio back inside its bands; zero elsewhere.
+
+    Parameters
+    ----------
+    report : DriftReport
+        From :func:`check_drift`.
+    to : {"target", "edge", "inner"}
+        ``"target"``: the whole portfolio trades to target, :math:`t = w^* - w` (what the
+        textbook ``threshold_rebalance`` does). ``"edge"``: each breaching asset moves to the
+        nearer edge of its band, :math:`d_i \to \operatorname{sign}(d_i)\,b_i`. ``"inner"``: to
+        the inner band, :math:`d_i \to \operatorname{sign}(d_i)\,f\,b_i` with ``f = inner``.
+        A breaching group is brought the same way to :math:`f B_g` (edge: :math:`f = 1`) by
+        scaling the drifts of all its members by one factor, after the asset moves.
+    inner : float in [0, 1]
+        The fraction ``f`` for ``to="inner"``.
+
+    Returns
+    -------
+    Trades :math:`t` in weight units, shaped and labelled like the report's inputs.
+
+    Notes
+    -----
+    The trades sum to zero, so :math:`\sum_i w_i` is unchanged. In the ``"edge"`` and
+    ``"inner"`` modes the moved assets leave a residual :math:`R = -\sum_{\text{moved}} t_i`,
+    allocated in three stages, each taking what the previous one could not:
+
+    1. the assets that did not move, *towards* their targets: those whose drift has the
+       opposite sign of :math:`R` take it in proportion to their drift, never past the target;
+    2. the moved assets, the same way (from their band edge back towards target);
+    3. only if :math:`\sum_i w_i \ne \sum_i w^*_i` can anything be left: it is spread over the
+       unmoved assets (all if every one moved) in proportion to their target weights.
+
+    Stages 1 and 2 only shrink drifts, so when the weights and targets have the same sum no band
+    gets worse and every breach is cleared.
+    """
+    if to not in ("target", "edge", "inner"):
+        raise ValueError(f"to must be 'target', 'edge' or 'inner', got {to!r}")
+    if to == "inner" and not (isinstance(inner, int | float) and 0.0 <= inner <= 1.0):
+        raise ValueError(f"inner must be a number in [0, 1], got {inner!r}")
+    fraction = {"target": 0.0, "edge": 1.0, "inner": float(inner)}[to]
+    cur = report.current
+    m, n = cur.shape
+    tgt = np.broadcast_to(report.target, (m, n))
+    trades = np.zeros((m, n))
+    rows = np.flatnonzero(report._breach)
+    if rows.size == 0:
+        return report._per_asset(trades, "trade")
+    if to == "target":
+        trades[rows] = tgt[rows] - cur[rows]
+        return report._per_asset(trades, "trade")
+    drift = report._drift[rows]
+    new = drift.copy()
+    moved = report._asset_breach[rows].copy()
+    band = np.broadcast_to(report._band, (m, n))[rows]
+    new[moved] = np.sign(drift[moved]) * fraction * band[moved]
+    if report.group_ids is not None and report.group_bands is not None:
+        group_breach = report._group_breach[rows]
+        for g in np.flatnonzero(group_breach.any(axis=0)):
+            members = report.group_ids == g
+            total = new[:, members].sum(axis=1)
+            limit = fraction * report.group_bands[g]
+            scale = np.ones(rows.size)
+            fix = group_breach[:, g] & (np.abs(total) > limit)
+            scale[fix] = limit / np.abs(total[fix])
+            new[:, members] *= scale[:, np.newaxis]
+            moved[np.ix_(fix, members)] = True
+    residual = -(new - drift).sum(axis=1)  # what the unmoved assets must absorb
+    _absorb(new, drift, moved, residual, tgt[rows])
+    trades[rows] = new - drift
+    return report._per_asset(trades, "trade")
+
+
+def _absorb(
+    new: np.ndarray, drift: np.ndarray, moved: np.ndarray, residual: np.ndarray, target: np.ndarray
+) -> None:
+    """Allocate each row's residual (in place; see band_trades' notes)."""
+    left = residual.copy()
+    for takers in (~moved, moved):  # unmoved assets first, then the moved ones
+        direction = np.sign(left)[:, np.newaxis]
+        # Towards target: an asset whose drift opposes the residual can take up to |d_i|.
+        room = np.where(takers & (direction * new < 0), np.abs(new), 0.0)
+        capacity = room.sum(axis=1)
+        taken = np.minimum(np.abs(left), capacity)
+        share = np.divide(taken, capacity, out=np.zeros_like(capacity), where=capacity > 0)
+        new += direction * room * share[:, np.newaxis]
+        left -= np.sign(left) * taken
+    for r in np.flatnonzero(left != 0.0):  # only when sum(current) != sum(target)
+        takers = ~moved[r] if (~moved[r]).any() else np.ones(new.shape[1], dtype=bool)
+        weights = np.where(takers, np.abs(target[r]), 0.0)
+        if weights.sum() == 0.0:
+            weights = takers.astype(np.float64)
+        new[r] += left[r] * weights / weights.sum()
+
+
+def threshold_rebalance(
+    current_weights: Any, target_weights: Any, threshold: float = 0.05
+) -> np.ndarray | pd.Series | None:
+    """Drop-in for the textbook ``threshold_rebalance``.
+
+    Returns ``target_weights - current_weights`` (the trades) when
+    ``max(abs(current - target)) > threshold`` (strictly), else ``None``. Same signature and
+    semantics as the textbook function; pandas Series in (aligned by ticker) give a Series out.
+    """
+    if isinstance(threshold, bool) or not isinstance(
+        threshold, int | float | np.integer | np.floating
+    ):
+        raise TypeError(f"threshold must be a real number, got {type(threshold).__name__}")
+    if not math.isfinite(threshold) or threshold < 0:
+        raise ValueError(f"threshold must be finite and >= 0, got {threshold!r}")
+    report = check_drift(current_weights, target_weights, abs_band=float(threshold), n_threads=1)
+    if report.batch:
+        raise ValueError("threshold_rebalance takes one portfolio; use check_drift for a batch")
+    if not report._breach[0]:
+        return None
+    trades = report.target - report.current[0]
+    if report.labels.tickers is not None:
+        return pd.Series(trades, index=report.labels.tickers, name="trade")
+    return trades
