@@ -375,3 +375,23 @@ def test_huge_finite_weights_are_not_mistaken_for_inf() -> None:
     report = rb.check_drift(cur, np.zeros(64), abs_band=0.05)
     assert report.max_drift == 1e308
     assert report.n_breaches == 64
+
+
+@pytest.mark.parametrize(
+    ("current", "target", "match"),
+    [
+        ([0.5, np.nan], [0.5, 0.5], "current_weights must be finite"),
+        ([0.5, 0.5], [np.inf, 0.5], "target_weights must be finite"),
+        ([0.5, 0.5], [0.3, 0.3, 0.4], "target_weights must have shape"),
+        ([], [], "must not be empty"),
+        ([["x", "y"]], [0.5, 0.5], "real numbers"),
+    ],
+)
+def test_threshold_rebalance_bad_input(current: object, target: object, match: str) -> None:
+    with pytest.raises((ValueError, TypeError), match=match):
+        rb.threshold_rebalance(current, target)
+
+
+def test_threshold_rebalance_accepts_lists_and_integers() -> None:
+    np.testing.assert_allclose(rb.threshold_rebalance([1, 0], [0.5, 0.5]), [-0.5, 0.5])
+    assert rb.threshold_rebalance([0.5, 0.5], [0.5, 0.5], 0) is None

@@ -168,6 +168,24 @@ PYBIND11_MODULE(_core, m) {
             return py::make_tuple(s.max_abs, s.eigenvalue_bound);
         },
         py::arg("cov"), "(max|cov_ij|, a bound on the spectral norm of cov), in one pass each.");
+    m.def(
+        "max_drift",
+        [](const Array& current, const Array& target) {
+            if (current.ndim() != 1 || target.ndim() != 1 || current.shape(0) != target.shape(0))
+                throw std::invalid_argument("current and target must be (n,) arrays of one length");
+            const auto n = static_cast<std::size_t>(current.shape(0));
+            rebalancing::DriftSummary s;
+            {
+                py::gil_scoped_release release;
+                const rebalancing::BandRule none;
+                s = rebalancing::detail::select_scan(none)(current.data(), target.data(), 0, n,
+                                                           none);
+            }
+            return py::make_tuple(s.max_drift, s.nonfinite);
+        },
+        py::arg("current"), py::arg("target"),
+        "(max_i |current_i - target_i|, number of non-finite differences) of one portfolio, "
+        "single-threaded: the lean path of threshold_rebalance.");
     m.def("check_drift", &check_drift, py::arg("current"), py::arg("target"),
           py::arg("abs_band") = py::none(), py::arg("rel_band") = py::none(),
           py::arg("group") = py::none(), py::arg("n_groups") = 0, py::arg("n_threads") = 0,

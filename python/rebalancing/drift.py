@@ -573,19 +573,36 @@ def threshold_rebalance(
     Returns ``target_weights - current_weights`` (the trades) when
     ``max(abs(current - target)) > threshold`` (strictly), else ``None``. Same signature and
     semantics as the textbook function; pandas Series in (aligned by ticker) give a Series out.
+    For a batch of portfolios, or other band rules, use :func:`check_drift`.
     """
-    if isinstance(threshold, bool) or not isinstance(
-        threshold, int | float | np.integer | np.floating
-    ):
+    real = int | float | np.integer | np.floating
+    if isinstance(threshold, bool) or not isinstance(threshold, real):
         raise TypeError(f"threshold must be a real number, got {type(threshold).__name__}")
     if not math.isfinite(threshold) or threshold < 0:
         raise ValueError(f"threshold must be finite and >= 0, got {threshold!r}")
-    report = check_drift(current_weights, target_weights, abs_band=float(threshold), n_threads=1)
-    if report.batch:
+    if isinstance(current_weights, pd.Series | pd.DataFrame) or isinstance(
+        target_weights, pd.Series | pd.DataFrame
+    ):
+        current_weights, target_weights, labels = _align(current_weights, target_weights)
+    else:
+        labels = _Labels(None, None)
+    cur = _finite_float(current_weights, "current_weights", (1, 2), check_finite=False)
+    if cur.ndim == 2:
         raise ValueError("threshold_rebalance takes one portfolio; use check_drift for a batch")
-    if not report._breach[0]:
+    tgt = _finite_float(target_weights, "target_weights", (1,), check_finite=False)
+    if tgt.shape != cur.shape:
+        raise ValueError(
+            f"target_weights must have shape {cur.shape} like current_weights, got {tgt.shape}"
+        )
+    # One lean pass in C++ (max |drift| and a NaN/inf check), no temporaries.
+    max_drift, nonfinite = _core.max_drift(cur, tgt)
+    if nonfinite:
+        _require_finite(cur, "current_weights")
+        _require_finite(tgt, "target_weights")
+        raise ValueError("current_weights - target_weights overflows float64")
+    if not max_drift > threshold:
         return None
-    trades = report.target - report.current[0]
-    if report.labels.tickers is not None:
-        return pd.Series(trades, index=report.labels.tickers, name="trade")
+    trades = tgt - cur
+    if labels.tickers is not None:
+        return pd.Series(trades, index=labels.tickers, name="trade")
     return trades

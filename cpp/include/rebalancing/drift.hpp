@@ -41,6 +41,7 @@
 namespace rebalancing {
 
 inline constexpr std::size_t kDriftChunk = std::size_t{1} << 16;
+inline constexpr std::size_t kAutoThreadMinimum = std::size_t{1} << 18;
 
 enum class BandKind : std::uint8_t { none, scalar, per_asset };
 
@@ -162,12 +163,15 @@ __attribute__((target("avx2"))) Extremes extremes_avx2(const double* cur, const 
                                                        std::size_t begin, std::size_t end,
                                                        const BandRule& rule) {
     const __m256d magnitude = _mm256_castsi256_pd(_mm256_set1_epi64x(0x7fffffffffffffffLL));
-    __m256d top[2] = {_mm256_setzero_pd(), _mm256_setzero_pd()};
-    __m256d excess[2] = {_mm256_set1_pd(-INFINITY), _mm256_set1_pd(-INFINITY)};
-    __m256d screen[2] = {_mm256_setzero_pd(), _mm256_setzero_pd()};
+    __m256d top[4] = {_mm256_setzero_pd(), _mm256_setzero_pd(), _mm256_setzero_pd(),
+                      _mm256_setzero_pd()};
+    __m256d excess[4] = {_mm256_set1_pd(-INFINITY), _mm256_set1_pd(-INFINITY),
+                         _mm256_set1_pd(-INFINITY), _mm256_set1_pd(-INFINITY)};
+    __m256d screen[4] = {_mm256_setzero_pd(), _mm256_setzero_pd(), _mm256_setzero_pd(),
+                         _mm256_setzero_pd()};
     std::size_t j = begin;
-    for (; j + 8 <= end; j += 8) {
-        for (std::size_t h = 0; h < 2; ++h) {
+    for (; j + 16 <= end; j += 16) {
+        for (std::size_t h = 0; h < 4; ++h) {
             const std::size_t k = j + 4 * h;
             const __m256d t = _mm256_loadu_pd(tgt + k);
             const __m256d a = _mm256_and_pd(_mm256_sub_pd(_mm256_loadu_pd(cur + k), t), magnitude);
@@ -189,7 +193,7 @@ __attribute__((target("avx2"))) Extremes extremes_avx2(const double* cur, const 
     Extremes out;
     out.next = j;
     alignas(32) double lanes[12];
-    for (std::size_t h = 0; h < 2; ++h) {
+    for (std::size_t h = 0; h < 4; ++h) {
         _mm256_store_pd(lanes, top[h]);
         _mm256_store_pd(lanes + 4, excess[h]);
         _mm256_store_pd(lanes + 8, screen[h]);
@@ -306,6 +310,9 @@ inline void check_drift(const DriftBatch& batch, const BandRule& rule, std::size
                 throw std::invalid_argument("group id out of range at asset " + std::to_string(i));
     if (m == 0 || n == 0) return;
     const detail::ScanFn scan = detail::select_scan(rule);
+    // Automatic thread count: starting a thread costs ~80 us here, as long as scanning a quarter
+    // million assets; below that one thread is faster.
+    if (n_threads == 0 && m * n < kAutoThreadMinimum) n_threads = 1;
     const std::size_t chunks = (n + kDriftChunk - 1) / kDriftChunk;
     const std::size_t items = m * chunks;
     // One partial result per item; merged below in item order.
