@@ -142,16 +142,16 @@ Extremes extremes_sse2(const double* cur, const double* tgt, std::size_t begin, 
     }
     Extremes out;
     out.next = j;
-    alignas(16) double lanes[6];
-    for (std::size_t h = 0; h < 2; ++h) {
-        _mm_store_pd(lanes, top[h]);
-        _mm_store_pd(lanes + 2, excess[h]);
-        _mm_store_pd(lanes + 4, screen[h]);
-        for (std::size_t l = 0; l < 2; ++l) {
-            out.top = lanes[l] > out.top ? lanes[l] : out.top;
-            out.excess = lanes[2 + l] > out.excess ? lanes[2 + l] : out.excess;
-            out.suspect = out.suspect || !(std::abs(lanes[4 + l]) <= kLargest);
-        }
+    // Fold the accumulators, then the two lanes (see the AVX2 body).
+    const __m128d top2 = _mm_max_pd(top[0], top[1]);
+    out.top = _mm_cvtsd_f64(_mm_max_pd(top2, _mm_unpackhi_pd(top2, top2)));
+    const __m128d screen2 = _mm_add_pd(screen[0], screen[1]);
+    out.suspect =
+        !(std::abs(_mm_cvtsd_f64(_mm_add_pd(screen2, _mm_unpackhi_pd(screen2, screen2)))) <=
+          kLargest);
+    if constexpr (!band_is_constant<A, R>) {
+        const __m128d ex2 = _mm_max_pd(excess[0], excess[1]);
+        out.excess = _mm_cvtsd_f64(_mm_max_pd(ex2, _mm_unpackhi_pd(ex2, ex2)));
     }
     return out;
 }
@@ -192,16 +192,24 @@ __attribute__((target("avx2"))) Extremes extremes_avx2(const double* cur, const 
     }
     Extremes out;
     out.next = j;
-    alignas(32) double lanes[12];
-    for (std::size_t h = 0; h < 4; ++h) {
-        _mm256_store_pd(lanes, top[h]);
-        _mm256_store_pd(lanes + 4, excess[h]);
-        _mm256_store_pd(lanes + 8, screen[h]);
-        for (std::size_t l = 0; l < 4; ++l) {
-            out.top = lanes[l] > out.top ? lanes[l] : out.top;
-            out.excess = lanes[4 + l] > out.excess ? lanes[4 + l] : out.excess;
-            out.suspect = out.suspect || !(std::abs(lanes[8 + l]) <= kLargest);
-        }
+    // Fold the accumulators (max and sum are exact to fold in any order here: the maxima are
+    // exact and the sum is only a finiteness screen), then the four lanes.
+    const __m256d top4 =
+        _mm256_max_pd(_mm256_max_pd(top[0], top[1]), _mm256_max_pd(top[2], top[3]));
+    const __m256d screen4 =
+        _mm256_add_pd(_mm256_add_pd(screen[0], screen[1]), _mm256_add_pd(screen[2], screen[3]));
+    __m128d top2 = _mm_max_pd(_mm256_castpd256_pd128(top4), _mm256_extractf128_pd(top4, 1));
+    out.top = _mm_cvtsd_f64(_mm_max_pd(top2, _mm_unpackhi_pd(top2, top2)));
+    __m128d screen2 =
+        _mm_add_pd(_mm256_castpd256_pd128(screen4), _mm256_extractf128_pd(screen4, 1));
+    out.suspect =
+        !(std::abs(_mm_cvtsd_f64(_mm_add_pd(screen2, _mm_unpackhi_pd(screen2, screen2)))) <=
+          kLargest);
+    if constexpr (!band_is_constant<A, R>) {
+        const __m256d ex4 =
+            _mm256_max_pd(_mm256_max_pd(excess[0], excess[1]), _mm256_max_pd(excess[2], excess[3]));
+        __m128d ex2 = _mm_max_pd(_mm256_castpd256_pd128(ex4), _mm256_extractf128_pd(ex4, 1));
+        out.excess = _mm_cvtsd_f64(_mm_max_pd(ex2, _mm_unpackhi_pd(ex2, ex2)));
     }
     return out;
 }
