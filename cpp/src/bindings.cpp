@@ -3,10 +3,14 @@
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
+#include <algorithm>
+#include <cmath>
+#include <memory>
 #include <optional>
 #include <stdexcept>
 #include <string>
 
+#include "rebalancing/batch.hpp"
 #include "rebalancing/covariance.hpp"
 #include "rebalancing/drift.hpp"
 #include "rebalancing/prox.hpp"
@@ -24,24 +28,72 @@ void require_vector(const Array& a, std::size_t n, const char* name) {
                                     ",)");
 }
 
-py::dict solve_dense(const Array& cov, const Array& current, const Array& target, const Array& buy,
-                     const Array& sell, const Array& lower, const Array& upper, double lam,
-                     double rel_tol, double abs_tol, std::size_t max_iter, bool polish,
-                     const std::optional<Array>& warm_start, double cov_max_abs,
-                     double cov_eigenvalue_bound) {
+/// The covariance operator described by a spec tuple from the Python layer, with the arrays it
+/// views kept alive: ("dense", cov, max_abs, eigenvalue_bound) or
+/// ("factor", loadings, factor_cov, specific_var, max_abs, eigenvalue_bound).
+struct Operator {
+    std::vector<Array> keep;
+    std::unique_ptr<rebalancing::CovarianceOperator> op;
+};
+
+Operator make_operator(const py::tuple& spec, std::size_t n) {
+    Operator out;
+    const auto kind = spec[0].cast<std::string>();
+    if (kind == "dense") {
+        Array cov = spec[1].cast<Array>();
+        if (cov.ndim() != 2 || static_cast<std::size_t>(cov.shape(0)) != n ||
+            static_cast<std::size_t>(cov.shape(1)) != n)
+            throw std::invalid_argument("cov must have shape (" + std::to_string(n) + ", " +
+                                        std::to_string(n) + ")");
+        const rebalancing::DenseStats stats{spec[2].cast<double>(), spec[3].cast<double>()};
+        out.op = std::make_unique<rebalancing::DenseCovariance>(cov.data(), n, stats);
+        out.keep.push_back(std::move(cov));
+    } else if (kind == "factor") {
+        Array b = spec[1].cast<Array>(), f = spec[2].cast<Array>(), d = spec[3].cast<Array>();
+        if (b.ndim() != 2 || static_cast<std::size_t>(b.shape(0)) != n)
+            throw std::invalid_argument("loadings must have shape (n, k) with n = " +
+                                        std::to_string(n));
+        const auto k = static_cast<std::size_t>(b.shape(1));
+        if (f.ndim() != 2 || static_cast<std::size_t>(f.shape(0)) != k ||
+            static_cast<std::size_t>(f.shape(1)) != k)
+            throw std::invalid_argument("factor_cov must have shape (k, k)");
+        require_vector(d, n, "specific_var");
+        const rebalancing::FactorStats stats{spec[4].cast<double>(), spec[5].cast<double>()};
+        out.op = std::make_unique<rebalancing::FactorCovariance>(b.data(), f.data(), d.data(), n, k,
+                                                                 stats);
+        out.keep.push_back(std::move(b));
+        out.keep.push_back(std::move(f));
+        out.keep.push_back(std::move(d));
+    } else {
+        throw std::invalid_argument("unknown covariance kind " + kind);
+    }
+    return out;
+}
+
+rebalancing::Settings make_settings(double rel_tol, double abs_tol, std::size_t max_iter,
+                                    bool polish) {
+    rebalancing::Settings settings;
+    settings.rel_tol = rel_tol;
+    settings.abs_tol = abs_tol;
+    settings.max_iter = max_iter;
+    settings.polish = polish;
+    return settings;
+}
+
+py::dict solve(const py::tuple& cov_spec, const Array& current, const Array& target,
+               const Array& buy, const Array& sell, const Array& lower, const Array& upper,
+               double lam, double rel_tol, double abs_tol, std::size_t max_iter, bool polish,
+               const std::optional<Array>& warm_start) {
     if (current.ndim() != 1) throw std::invalid_argument("current must be one-dimensional");
     const auto n = static_cast<std::size_t>(current.shape(0));
     if (n == 0) throw std::invalid_argument("current must not be empty");
-    if (cov.ndim() != 2 || static_cast<std::size_t>(cov.shape(0)) != n ||
-        static_cast<std::size_t>(cov.shape(1)) != n)
-        throw std::invalid_argument("cov must have shape (" + std::to_string(n) + ", " +
-                                    std::to_string(n) + ")");
     require_vector(target, n, "target");
     require_vector(buy, n, "buy_costs");
     require_vector(sell, n, "sell_costs");
     require_vector(lower, n, "lower");
     require_vector(upper, n, "upper");
     if (warm_start) require_vector(*warm_start, n, "warm_start");
+    const Operator cov = make_operator(cov_spec, n);
 
     rebalancing::SeparableTerms terms;
     terms.n = n;
@@ -50,20 +102,12 @@ py::dict solve_dense(const Array& cov, const Array& current, const Array& target
     terms.sell = sell.data();
     terms.lower = lower.data();
     terms.upper = upper.data();
-    rebalancing::Settings settings;
-    settings.rel_tol = rel_tol;
-    settings.abs_tol = abs_tol;
-    settings.max_iter = max_iter;
-    settings.polish = polish;
+    const rebalancing::Settings settings = make_settings(rel_tol, abs_tol, max_iter, polish);
     const double* warm = warm_start ? warm_start->data() : nullptr;
-
-    if (!(cov_max_abs >= 0.0) || !(cov_eigenvalue_bound >= 0.0))
-        throw std::invalid_argument("cov_max_abs and cov_eigenvalue_bound must be >= 0");
-    rebalancing::DenseCovariance op(cov.data(), n, {cov_max_abs, cov_eigenvalue_bound});
     rebalancing::Result res;
     {
         py::gil_scoped_release release;
-        rebalancing::Solver solver(op, target.data(), lam, terms, settings);
+        rebalancing::Solver solver(*cov.op, target.data(), lam, terms, settings);
         res = solver.solve(warm);
     }
     py::dict out;
@@ -82,6 +126,93 @@ py::dict solve_dense(const Array& cov, const Array& current, const Array& target
     out["column_updates"] = res.column_updates;
     out["solve_time"] = res.solve_time;
     return out;
+}
+
+/// Stride of a per-asset batch input: 0 if shared (n,), n if one row per account (m, n).
+std::size_t batch_stride(const Array& a, std::size_t m, std::size_t n, const char* name) {
+    if (a.ndim() == 1 && static_cast<std::size_t>(a.shape(0)) == n) return 0;
+    if (a.ndim() == 2 && static_cast<std::size_t>(a.shape(0)) == m &&
+        static_cast<std::size_t>(a.shape(1)) == n)
+        return n;
+    throw std::invalid_argument(std::string(name) + " must have shape (n,) or (m, n)");
+}
+
+py::dict solve_batch(const py::tuple& cov_spec, const Array& current, const Array& target,
+                     const Array& buy, const Array& sell, const Array& lower, const Array& upper,
+                     const Array& lam, double rel_tol, double abs_tol, std::size_t max_iter,
+                     bool polish, const std::optional<Array>& warm_start, std::size_t n_threads) {
+    if (current.ndim() != 2) throw std::invalid_argument("current must have shape (m, n)");
+    rebalancing::BatchInputs in;
+    in.m = static_cast<std::size_t>(current.shape(0));
+    in.n = static_cast<std::size_t>(current.shape(1));
+    const std::size_t m = in.m, n = in.n;
+    in.current = current.data();
+    in.target = target.data();
+    in.target_stride = batch_stride(target, m, n, "target");
+    in.buy = buy.data();
+    in.buy_stride = batch_stride(buy, m, n, "buy_costs");
+    in.sell = sell.data();
+    in.sell_stride = batch_stride(sell, m, n, "sell_costs");
+    in.lower = lower.data();
+    in.lower_stride = batch_stride(lower, m, n, "lower");
+    in.upper = upper.data();
+    in.upper_stride = batch_stride(upper, m, n, "upper");
+    if (lam.ndim() != 1 || static_cast<std::size_t>(lam.shape(0)) != m)
+        throw std::invalid_argument("lam must have shape (m,)");
+    in.lam = lam.data();
+    if (warm_start) {
+        if (warm_start->ndim() != 2 || static_cast<std::size_t>(warm_start->shape(0)) != m ||
+            static_cast<std::size_t>(warm_start->shape(1)) != n)
+            throw std::invalid_argument("warm_start must have shape (m, n)");
+        in.warm_start = warm_start->data();
+    }
+    const Operator cov = make_operator(cov_spec, n);
+    const auto ms = static_cast<py::ssize_t>(m), ns = static_cast<py::ssize_t>(n);
+    Array weights(std::vector<py::ssize_t>{ms, ns}), objective(ms), risk(ms), cost(ms), gap(ms),
+        nu(ms), solve_time(ms);
+    py::array_t<std::int64_t> iterations(ms);
+    py::array_t<std::uint8_t> status(ms);
+    std::fill(weights.mutable_data(), weights.mutable_data() + m * n, NAN);
+    rebalancing::BatchOutputs out{
+        weights.mutable_data(),    objective.mutable_data(),  risk.mutable_data(),
+        cost.mutable_data(),       gap.mutable_data(),        nu.mutable_data(),
+        solve_time.mutable_data(), iterations.mutable_data(), status.mutable_data()};
+    const rebalancing::Settings settings = make_settings(rel_tol, abs_tol, max_iter, polish);
+    std::vector<std::string> errors;
+    {
+        py::gil_scoped_release release;
+        errors = rebalancing::solve_batch(*cov.op, in, settings, n_threads, out);
+    }
+    py::list error_list;
+    for (const std::string& e : errors) error_list.append(e);
+    py::dict result;
+    result["weights"] = weights;
+    result["objective"] = objective;
+    result["risk"] = risk;
+    result["cost"] = cost;
+    result["gap"] = gap;
+    result["nu"] = nu;
+    result["solve_time"] = solve_time;
+    result["iterations"] = iterations;
+    result["status"] = status;
+    result["errors"] = error_list;
+    return result;
+}
+
+py::tuple factor_stats(const Array& loadings, const Array& factor_cov, const Array& specific) {
+    if (loadings.ndim() != 2) throw std::invalid_argument("loadings must have shape (n, k)");
+    const auto n = static_cast<std::size_t>(loadings.shape(0));
+    const auto k = static_cast<std::size_t>(loadings.shape(1));
+    if (factor_cov.ndim() != 2 || static_cast<std::size_t>(factor_cov.shape(0)) != k ||
+        static_cast<std::size_t>(factor_cov.shape(1)) != k)
+        throw std::invalid_argument("factor_cov must have shape (k, k)");
+    require_vector(specific, n, "specific_var");
+    rebalancing::FactorStats s;
+    {
+        py::gil_scoped_release release;
+        s = rebalancing::factor_stats(loadings.data(), factor_cov.data(), specific.data(), n, k);
+    }
+    return py::make_tuple(s.max_abs, s.eigenvalue_bound);
 }
 
 /// A band rule from an optional 0-d (scalar) or (n,) array.
@@ -148,12 +279,20 @@ py::tuple check_drift(const Array& current, const Array& target,
 
 PYBIND11_MODULE(_core, m) {
     m.doc() = "Compiled core of rebalancing: the certified cost-aware solver.";
-    m.def("solve_dense", &solve_dense, py::arg("cov"), py::arg("current"), py::arg("target"),
+    m.def("solve", &solve, py::arg("cov_spec"), py::arg("current"), py::arg("target"),
           py::arg("buy"), py::arg("sell"), py::arg("lower"), py::arg("upper"), py::arg("lam"),
           py::arg("rel_tol"), py::arg("abs_tol"), py::arg("max_iter"), py::arg("polish"),
-          py::arg("warm_start"), py::arg("cov_max_abs"), py::arg("cov_eigenvalue_bound"),
-          "Solve one dense-covariance problem; inputs are validated by the Python layer, and "
-          "cov_max_abs, cov_eigenvalue_bound come from dense_stats(cov).");
+          py::arg("warm_start"),
+          "Solve one problem; inputs are validated by the Python layer (cov_spec describes the "
+          "covariance operator, see make_operator).");
+    m.def("solve_batch", &solve_batch, py::arg("cov_spec"), py::arg("current"), py::arg("target"),
+          py::arg("buy"), py::arg("sell"), py::arg("lower"), py::arg("upper"), py::arg("lam"),
+          py::arg("rel_tol"), py::arg("abs_tol"), py::arg("max_iter"), py::arg("polish"),
+          py::arg("warm_start"), py::arg("n_threads"),
+          "Solve m accounts sharing one covariance, on n_threads threads; per-account errors "
+          "are returned, not raised.");
+    m.def("factor_stats", &factor_stats, py::arg("loadings"), py::arg("factor_cov"),
+          py::arg("specific_var"), "(max_i Sigma_ii, a bound on the spectral norm of Sigma).");
     m.def(
         "dense_stats",
         [](const Array& cov) {

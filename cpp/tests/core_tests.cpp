@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "rebalancing/batch.hpp"
 #include "rebalancing/certificate.hpp"
 #include "rebalancing/covariance.hpp"
 #include "rebalancing/drift.hpp"
@@ -441,6 +442,97 @@ void test_drift_against_naive_loop() {
     }
 }
 
+void test_factor_covariance_matches_dense() {
+    std::mt19937_64 rng(31);
+    std::normal_distribution<double> normal(0.0, 0.2);
+    std::uniform_real_distribution<double> unif(0.0, 0.01);
+    const std::size_t n = 37, k = 4;
+    std::vector<double> b(n * k), half(k * k), f(k * k, 0.0), d(n), dense(n * n);
+    for (double& v : b) v = normal(rng);
+    for (double& v : half) v = normal(rng);
+    for (std::size_t r = 0; r < k; ++r)
+        for (std::size_t c = 0; c < k; ++c)
+            for (std::size_t t = 0; t < k; ++t) f[r * k + c] += half[r * k + t] * half[c * k + t];
+    for (double& v : d) v = unif(rng);
+    for (std::size_t i = 0; i < n; ++i)
+        for (std::size_t j = 0; j < n; ++j) {
+            double v = i == j ? d[i] : 0.0;
+            for (std::size_t r = 0; r < k; ++r)
+                for (std::size_t c = 0; c < k; ++c) v += b[i * k + r] * f[r * k + c] * b[j * k + c];
+            dense[i * n + j] = v;
+        }
+    const FactorCovariance fc(b.data(), f.data(), d.data(), n, k);
+    const DenseCovariance dc(dense.data(), n);
+    std::vector<double> x(n), y1(n), y2(n);
+    for (double& v : x) v = normal(rng);
+    fc.multiply(x.data(), y1.data());
+    dc.multiply(x.data(), y2.data());
+    double err = 0.0;
+    for (std::size_t i = 0; i < n; ++i) err = std::max(err, std::abs(y1[i] - y2[i]));
+    check(err <= 1e-14, "factor multiply equals dense");
+    const std::vector<std::size_t> idx = {3, 0, 17, 36};
+    std::vector<double> r1(idx.size()), r2(idx.size()), s1(16), s2(16);
+    fc.multiply_rows(idx, x.data(), r1.data());
+    dc.multiply_rows(idx, x.data(), r2.data());
+    fc.principal_submatrix(idx, s1.data());
+    dc.principal_submatrix(idx, s2.data());
+    err = 0.0;
+    for (std::size_t t = 0; t < idx.size(); ++t) err = std::max(err, std::abs(r1[t] - r2[t]));
+    for (std::size_t t = 0; t < 16; ++t) err = std::max(err, std::abs(s1[t] - s2[t]));
+    const double coef[4] = {0.1, -0.2, 0.3, 0.05};
+    y1 = y2;
+    fc.add_columns(idx, coef, y1.data());
+    dc.add_columns(idx, coef, y2.data());
+    for (std::size_t i = 0; i < n; ++i) err = std::max(err, std::abs(y1[i] - y2[i]));
+    check(err <= 1e-14, "factor rows, submatrix and column updates equal dense");
+    const DenseStats ds = dense_stats(dense.data(), n);
+    check(fc.max_abs_entry() >= ds.max_abs * (1 - 1e-14) &&
+              fc.max_abs_entry() <= ds.max_abs * (1 + 1e-14),
+          "factor max_abs is the largest diagonal entry = max |Sigma_ij|");
+    check(fc.eigenvalue_bound() >= 0.99 * ds.eigenvalue_bound / std::sqrt(double(n)),
+          "factor eigenvalue bound is an upper bound (checked against the dense one)");
+
+    // A batch over both operators: same answers, and equal to single solves.
+    const std::size_t m = 5;
+    std::vector<double> cur(m * n), tgt(n), costs(n, 0.002), lo(n, 0.0), hi(n, 1.0), lam(m);
+    std::uniform_real_distribution<double> u01(0.0, 1.0);
+    for (std::size_t r = 0; r < m; ++r) {
+        double sum = 0.0;
+        for (std::size_t i = 0; i < n; ++i) sum += cur[r * n + i] = u01(rng);
+        for (std::size_t i = 0; i < n; ++i) cur[r * n + i] /= sum;
+        lam[r] = 1.0 + 10.0 * static_cast<double>(r);
+    }
+    for (double& v : tgt) v = 1.0 / static_cast<double>(n);
+    BatchInputs in;
+    in.m = m;
+    in.n = n;
+    in.current = cur.data();
+    in.target = tgt.data();
+    in.buy = in.sell = costs.data();
+    in.lower = lo.data();
+    in.upper = hi.data();
+    in.lam = lam.data();
+    std::vector<double> w(m * n), obj(m), risk(m), cost(m), gap(m), nu(m), t(m);
+    std::vector<std::int64_t> its(m);
+    std::vector<std::uint8_t> status(m);
+    BatchOutputs out{w.data(),  obj.data(), risk.data(), cost.data(),  gap.data(),
+                     nu.data(), t.data(),   its.data(),  status.data()};
+    const auto errors = solve_batch(fc, in, Settings{}, 2, out);
+    bool same = true;
+    for (std::size_t r = 0; r < m; ++r) {
+        SeparableTerms terms;
+        terms.n = n;
+        terms.current = cur.data() + r * n;
+        terms.buy = terms.sell = costs.data();
+        terms.lower = lo.data();
+        terms.upper = hi.data();
+        const Result single = Solver(fc, tgt.data(), lam[r], terms).solve();
+        same = same && errors[r].empty() && status[r] == 0 && obj[r] == single.objective;
+        for (std::size_t i = 0; i < n; ++i) same = same && w[r * n + i] == single.weights[i];
+    }
+    check(same, "batch on 2 threads equals single solves, all optimal");
+}
+
 }  // namespace
 
 int main() {
@@ -452,6 +544,7 @@ int main() {
     test_dense_stats();
     test_linear_program_ties_under_rounding();
     test_drift_against_naive_loop();
+    test_factor_covariance_matches_dense();
     std::printf("%d passed, %d failed\n", g_passed, g_failed);
     return g_failed == 0 ? 0 : 1;
 }

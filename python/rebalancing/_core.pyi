@@ -3,8 +3,8 @@ from typing import Any
 
 import numpy as np
 
-def solve_dense(
-    cov: np.ndarray,
+def solve(
+    cov_spec: tuple[Any, ...],
     current: np.ndarray,
     target: np.ndarray,
     buy: np.ndarray,
@@ -17,9 +17,26 @@ def solve_dense(
     max_iter: int,
     polish: bool,
     warm_start: np.ndarray | None,
-    cov_max_abs: float,
-    cov_eigenvalue_bound: float,
 ) -> dict[str, Any]: ...
+def solve_batch(
+    cov_spec: tuple[Any, ...],
+    current: np.ndarray,
+    target: np.ndarray,
+    buy: np.ndarray,
+    sell: np.ndarray,
+    lower: np.ndarray,
+    upper: np.ndarray,
+    lam: np.ndarray,
+    rel_tol: float,
+    abs_tol: float,
+    max_iter: int,
+    polish: bool,
+    warm_start: np.ndarray | None,
+    n_threads: int,
+) -> dict[str, Any]: ...
+def factor_stats(
+    loadings: np.ndarray, factor_cov: np.ndarray, specific_var: np.ndarray
+) -> tuple[float, float]: ...
 def dense_stats(cov: np.ndarray) -> tuple[float, float]: ...
 def check_drift(
     current: np.ndarray,

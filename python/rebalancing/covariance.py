@@ -4,6 +4,9 @@ A :class:`DenseCovariance` checks on construction that the matrix is square, fin
 and positive semidefinite, then hands the very same buffer to the C++ core on every solve (a
 C-contiguous ``float64`` matrix is never copied). Passing a plain array to :func:`solve` builds
 one per call, so the checks are paid every time; build it once when you solve repeatedly.
+
+A :class:`FactorModel` is :math:`\\Sigma = B F B^\top + \\operatorname{diag}(D)`; the core
+multiplies by it in :math:`O(nk)` and never forms :math:`\\Sigma`.
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ import scipy.linalg.lapack
 from rebalancing import _core
 from rebalancing._validation import as_matrix
 
-__all__ = ["DenseCovariance", "as_covariance"]
+__all__ = ["Covariance", "DenseCovariance", "FactorModel", "as_covariance"]
 
 #: Relative tolerance of the checks: asymmetry up to ``SYMMETRY_TOL * max|Σ|`` and a smallest
 #: eigenvalue down to ``-PSD_TOL * max|Σ|`` are rounding, not errors.
@@ -71,8 +74,115 @@ class DenseCovariance:
         """Number of assets."""
         return int(self.matrix.shape[0])
 
+    def spec(self) -> tuple[Any, ...]:
+        """What the C++ core needs to build its operator (see bindings.cpp, make_operator)."""
+        return ("dense", self.matrix, self.max_abs, self.eigenvalue_bound)
+
     def __repr__(self) -> str:
         return f"DenseCovariance(n={self.n})"
+
+
+class FactorModel:
+    r"""A factor-model covariance :math:`\Sigma = B F B^\top + \operatorname{diag}(D)`.
+
+    Parameters
+    ----------
+    loadings : array-like or pd.DataFrame, shape (n, k)
+        Factor loadings :math:`B`; a DataFrame's index gives the tickers.
+    factor_cov : array-like, shape (k, k)
+        Factor covariance :math:`F`: symmetric positive semidefinite (checked as for
+        :class:`DenseCovariance`, on the small k × k matrix).
+    specific_var : array-like or pd.Series, shape (n,)
+        Specific (idiosyncratic) variances :math:`D \ge 0`; a Series is aligned to the tickers.
+
+    Products with :math:`\Sigma` cost :math:`O(nk)` in the core, the reduced systems of its
+    active-set method :math:`O(mk^2 + m^2k)` for m trading assets; :math:`\Sigma` is never formed.
+    """
+
+    def __init__(self, loadings: Any, factor_cov: Any, specific_var: Any) -> None:
+        self.tickers: pd.Index | None = (
+            loadings.index if isinstance(loadings, pd.DataFrame) else None
+        )
+        b = _finite_matrix(loadings, "loadings")
+        n, k = b.shape
+        if n == 0 or k == 0:
+            raise ValueError(f"loadings must have shape (n, k) with n, k >= 1, got {b.shape}")
+        f = DenseCovariance(factor_cov, name="factor_cov")
+        if f.n != k:
+            raise ValueError(
+                f"factor_cov must have shape ({k}, {k}) to match loadings' {k} factors, "
+                f"got ({f.n}, {f.n})"
+            )
+        if isinstance(specific_var, pd.Series):
+            if self.tickers is None:
+                raise ValueError("specific_var is labelled by ticker but loadings is not")
+            if not specific_var.index.equals(self.tickers):
+                if set(specific_var.index) != set(self.tickers):
+                    raise ValueError("specific_var tickers do not match the loadings' tickers")
+                specific_var = specific_var.loc[self.tickers]
+        d = np.asarray(
+            specific_var.to_numpy() if isinstance(specific_var, pd.Series) else specific_var
+        )
+        if d.dtype == object or d.dtype.kind not in "iuf":
+            raise TypeError(f"specific_var must hold real numbers, got dtype {d.dtype}")
+        d = np.asarray(d, dtype=np.float64, order="C")
+        if d.shape != (n,):
+            raise ValueError(
+                f"specific_var must have shape ({n},) like loadings' rows, got {d.shape}"
+            )
+        if not np.isfinite(d).all() or (d < 0).any():
+            raise ValueError("specific_var must be finite and >= 0")
+        self.loadings: np.ndarray = b
+        self.factor_cov: np.ndarray = f.matrix
+        self.specific_var: np.ndarray = d
+        self.max_abs, self.eigenvalue_bound = _core.factor_stats(b, f.matrix, d)
+
+    @property
+    def n(self) -> int:
+        """Number of assets."""
+        return int(self.loadings.shape[0])
+
+    @property
+    def k(self) -> int:
+        """Number of factors."""
+        return int(self.loadings.shape[1])
+
+    def spec(self) -> tuple[Any, ...]:
+        """What the C++ core needs to build its operator (see bindings.cpp, make_operator)."""
+        return (
+            "factor",
+            self.loadings,
+            self.factor_cov,
+            self.specific_var,
+            self.max_abs,
+            self.eigenvalue_bound,
+        )
+
+    def dense(self) -> np.ndarray:
+        r""":math:`\Sigma` as a dense (n, n) array (O(n²) memory: for checks and small n)."""
+        out: np.ndarray = (self.loadings @ self.factor_cov) @ self.loadings.T
+        out[np.diag_indices_from(out)] += self.specific_var
+        sym: np.ndarray = 0.5 * (out + out.T)
+        return sym
+
+    def __repr__(self) -> str:
+        return f"FactorModel(n={self.n}, k={self.k})"
+
+
+Covariance = DenseCovariance | FactorModel
+
+
+def _finite_matrix(value: Any, name: str) -> np.ndarray:
+    arr = np.asarray(value.to_numpy() if isinstance(value, pd.DataFrame) else value)
+    if arr.dtype == object or arr.dtype.kind not in "iuf":
+        raise TypeError(f"{name} must hold real numbers, got dtype {arr.dtype}")
+    if arr.ndim != 2:
+        raise ValueError(f"{name} must be two-dimensional, got shape {arr.shape}")
+    arr = np.asarray(arr, dtype=np.float64, order="C")
+    if not np.isfinite(arr).all():
+        bad = np.flatnonzero(~np.isfinite(arr.ravel()))[:5].tolist()
+        raise ValueError(f"{name} must be finite; found NaN or inf at flat position(s) {bad}")
+    return arr
 
 
 def _check_psd(arr: np.ndarray, scale: float, name: str) -> None:
@@ -89,9 +199,11 @@ def _check_psd(arr: np.ndarray, scale: float, name: str) -> None:
         ) from None
 
 
-def as_covariance(cov: Any, n: int, name: str = "cov") -> DenseCovariance:
+def as_covariance(cov: Any, n: int, name: str = "cov") -> Covariance:
     """``cov`` as a validated covariance for ``n`` assets (no re-check if already one)."""
-    checked = cov if isinstance(cov, DenseCovariance) else DenseCovariance(cov, name=name)
+    checked = (
+        cov if isinstance(cov, DenseCovariance | FactorModel) else DenseCovariance(cov, name=name)
+    )
     if checked.n != n:
         raise ValueError(
             f"{name} must have shape ({n}, {n}) to match the weights, got "

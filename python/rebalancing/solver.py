@@ -33,7 +33,7 @@ from rebalancing._validation import (
     check_weights_sum,
     resolve_labels,
 )
-from rebalancing.covariance import DenseCovariance, as_covariance
+from rebalancing.covariance import DenseCovariance, FactorModel, as_covariance
 
 __all__ = ["RebalanceResult", "optimal_rebalance", "solve"]
 
@@ -127,8 +127,9 @@ def solve(
         solution then trades back inside them).
     target : array-like or pd.Series, shape (n,)
         Target weights w*; must sum to 1 within 1e-6.
-    cov : array-like, pd.DataFrame or DenseCovariance, shape (n, n)
-        Covariance Σ: symmetric positive semidefinite (checked; see :class:`DenseCovariance`).
+    cov : array-like, pd.DataFrame, DenseCovariance or FactorModel, shape (n, n)
+        Covariance Σ: symmetric positive semidefinite (checked; see :class:`DenseCovariance`),
+        or a factor model B F Bᵀ + D (:class:`FactorModel`; products cost O(nk)).
     costs : float or array-like, shape (n,)
         Cost per unit of weight traded, both directions (e.g. 0.001 = 10 bp). Default 0.
     lam : float
@@ -177,7 +178,11 @@ def solve(
             ]
         )
     )
-    if isinstance(cov, DenseCovariance) and cov.tickers is not None and labels is not None:
+    if (
+        isinstance(cov, DenseCovariance | FactorModel)
+        and cov.tickers is not None
+        and labels is not None
+    ):
         if not cov.tickers.equals(labels):
             raise ValueError("cov tickers do not match the weights' tickers (same order needed)")
     cur = as_vector(current, "current")
@@ -216,22 +221,8 @@ def solve(
             f"lam * cov overflows float64 arithmetic (lam = {lam:g}, max|cov| = "
             f"{sigma.max_abs:g}); rescale cov or lam"
         )
-    raw = _core.solve_dense(
-        sigma.matrix,
-        cur,
-        tgt,
-        buy,
-        sell,
-        lo,
-        hi,
-        lam,
-        tol,
-        abs_tol,
-        int(max_iter),
-        polish,
-        warm,
-        sigma.max_abs,
-        sigma.eigenvalue_bound,
+    raw = _core.solve(
+        sigma.spec(), cur, tgt, buy, sell, lo, hi, lam, tol, abs_tol, int(max_iter), polish, warm
     )
     return _result(raw, cur, labels)
 

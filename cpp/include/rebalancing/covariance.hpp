@@ -139,4 +139,112 @@ class DenseCovariance final : public CovarianceOperator {
     DenseStats stats_;
 };
 
+/// The scale of a factor model, computed once (O(n k^2)).
+struct FactorStats {
+    /// max_i Sigma_ii, which is max_ij |Sigma_ij| for a PSD Sigma (|S_ij| <= sqrt(S_ii S_jj)).
+    double max_abs = 0.0;
+    /// ||F||_F ||B'B||_F + max_i D_i >= lambda_max(B F B' + D).
+    double eigenvalue_bound = 0.0;
+};
+
+/// Sigma = B F B' + diag(D): B is n x k (row-major), F k x k symmetric PSD, D >= 0 (n).
+inline FactorStats factor_stats(const double* b, const double* f, const double* d, std::size_t n,
+                                std::size_t k) {
+    FactorStats out;
+    std::vector<double> gram(k * k, 0.0), fb(k);
+    double max_d = 0.0;
+    for (std::size_t i = 0; i < n; ++i) {
+        const double* bi = b + i * k;
+        for (std::size_t r = 0; r < k; ++r)
+            for (std::size_t c = 0; c < k; ++c) gram[r * k + c] += bi[r] * bi[c];
+        for (std::size_t r = 0; r < k; ++r) fb[r] = dot(f + r * k, bi, k);
+        out.max_abs = std::max(out.max_abs, dot(bi, fb.data(), k) + d[i]);
+        max_d = std::max(max_d, d[i]);
+    }
+    double frob_f = 0.0, frob_g = 0.0;
+    for (std::size_t t = 0; t < k * k; ++t) {
+        frob_f += f[t] * f[t];
+        frob_g += gram[t] * gram[t];
+    }
+    out.eigenvalue_bound = std::sqrt(frob_f) * std::sqrt(frob_g) + max_d;
+    return out;
+}
+
+/// A factor-model covariance: every product costs O(n k) instead of O(n^2), and Sigma is never
+/// formed. Non-owning (the Python layer keeps the arrays alive); const methods allocate their
+/// k-sized scratch locally, so one operator can be shared by threads solving many accounts.
+class FactorCovariance final : public CovarianceOperator {
+   public:
+    FactorCovariance(const double* loadings, const double* factor_cov, const double* specific,
+                     std::size_t n, std::size_t k, FactorStats stats)
+        : b_(loadings), f_(factor_cov), d_(specific), n_(n), k_(k), stats_(stats) {}
+    FactorCovariance(const double* loadings, const double* factor_cov, const double* specific,
+                     std::size_t n, std::size_t k)
+        : FactorCovariance(loadings, factor_cov, specific, n, k,
+                           factor_stats(loadings, factor_cov, specific, n, k)) {}
+
+    std::size_t size() const override { return n_; }
+
+    void multiply(const double* x, double* y) const override {
+        const std::vector<double> v = factor_part(x);
+        for (std::size_t i = 0; i < n_; ++i) y[i] = dot(b_ + i * k_, v.data(), k_) + d_[i] * x[i];
+    }
+
+    void multiply_rows(const std::vector<std::size_t>& rows, const double* x,
+                       double* out) const override {
+        const std::vector<double> v = factor_part(x);
+        for (std::size_t r = 0; r < rows.size(); ++r) {
+            const std::size_t i = rows[r];
+            out[r] = dot(b_ + i * k_, v.data(), k_) + d_[i] * x[i];
+        }
+    }
+
+    /// y += Sigma[:, cols] coef = B F (B[cols]' coef) + D[cols] coef.
+    void add_columns(const std::vector<std::size_t>& cols, const double* coef,
+                     double* y) const override {
+        std::vector<double> u(k_, 0.0), v(k_);
+        for (std::size_t c = 0; c < cols.size(); ++c) {
+            const double* bc = b_ + cols[c] * k_;
+            for (std::size_t r = 0; r < k_; ++r) u[r] += coef[c] * bc[r];
+        }
+        for (std::size_t r = 0; r < k_; ++r) v[r] = dot(f_ + r * k_, u.data(), k_);
+        for (std::size_t i = 0; i < n_; ++i) y[i] += dot(b_ + i * k_, v.data(), k_);
+        for (std::size_t c = 0; c < cols.size(); ++c) y[cols[c]] += d_[cols[c]] * coef[c];
+    }
+
+    /// B_I F B_I' + diag(D_I): O(m k^2 + m^2 k).
+    void principal_submatrix(const std::vector<std::size_t>& idx, double* out) const override {
+        const std::size_t m = idx.size();
+        std::vector<double> bf(m * k_);  // row r: F B_{idx[r]}' (F is symmetric)
+        for (std::size_t r = 0; r < m; ++r)
+            for (std::size_t c = 0; c < k_; ++c)
+                bf[r * k_ + c] = dot(f_ + c * k_, b_ + idx[r] * k_, k_);
+        for (std::size_t r = 0; r < m; ++r)
+            for (std::size_t c = 0; c < m; ++c)
+                out[r * m + c] =
+                    dot(bf.data() + r * k_, b_ + idx[c] * k_, k_) + (r == c ? d_[idx[r]] : 0.0);
+    }
+
+    double eigenvalue_bound() const override { return stats_.eigenvalue_bound; }
+    double max_abs_entry() const override { return stats_.max_abs; }
+
+   private:
+    /// v = F B' x.
+    std::vector<double> factor_part(const double* x) const {
+        std::vector<double> u(k_, 0.0), v(k_);
+        for (std::size_t i = 0; i < n_; ++i) {
+            const double* bi = b_ + i * k_;
+            for (std::size_t r = 0; r < k_; ++r) u[r] += x[i] * bi[r];
+        }
+        for (std::size_t r = 0; r < k_; ++r) v[r] = dot(f_ + r * k_, u.data(), k_);
+        return v;
+    }
+
+    const double* b_;
+    const double* f_;
+    const double* d_;
+    std::size_t n_, k_;
+    FactorStats stats_;
+};
+
 }  // namespace rebalancing

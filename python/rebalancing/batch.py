@@ -1,0 +1,332 @@
+"""Many accounts sharing one covariance: :func:`solve_batch`.
+
+Every account is its own rebalancing problem (current weights, target, costs, bounds and λ may
+differ per account) with the covariance shared. The accounts are solved in parallel by C++ threads
+with the GIL released; each is solved by exactly the code of :func:`rebalancing.solve`, so the
+answers equal ``m`` single solves and do not depend on ``n_threads``.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from rebalancing import _core
+from rebalancing._validation import WEIGHT_SUM_TOLERANCE
+from rebalancing.covariance import DenseCovariance, FactorModel, as_covariance
+from rebalancing.solver import DEFAULT_ABS_TOL, DEFAULT_MAX_ITER, DEFAULT_TOL
+
+__all__ = ["BatchResult", "solve_batch"]
+
+_STATUS = {0: "optimal", 1: "max_iterations", 2: "numerical_error", 255: "invalid"}
+
+
+@dataclass(frozen=True)
+class BatchResult:
+    """Result of :func:`solve_batch`: one row (or entry) per account.
+
+    Attributes
+    ----------
+    weights, trades : (m, n) arrays, or DataFrames (accounts × tickers) for labelled input.
+    objective, risk, cost, gap : (m,) per account, as in :class:`rebalancing.RebalanceResult`.
+    status : (m,) ``"optimal"`` only where certified.
+    iterations : (m,) per account.
+    solve_time : (m,) seconds per account (inside the core).
+    wall_time : seconds for the whole batch.
+    """
+
+    weights: Any
+    trades: Any
+    objective: Any
+    risk: Any
+    cost: Any
+    gap: Any
+    status: Any
+    iterations: Any
+    solve_time: Any
+    wall_time: float
+
+    @property
+    def optimal(self) -> bool:
+        """Whether every account is certified optimal."""
+        return bool(np.all(np.asarray(self.status) == "optimal"))
+
+
+def solve_batch(
+    current: Any,
+    target: Any,
+    cov: Any,
+    costs: Any = 0.0,
+    lam: Any = 1.0,
+    *,
+    lower: Any = 0.0,
+    upper: Any = 1.0,
+    buy_costs: Any = None,
+    sell_costs: Any = None,
+    tol: float = DEFAULT_TOL,
+    abs_tol: float = DEFAULT_ABS_TOL,
+    max_iter: int = DEFAULT_MAX_ITER,
+    n_threads: int = 0,
+    warm_start: Any = None,
+) -> BatchResult:
+    """Solve ``m`` rebalancing problems that share one covariance.
+
+    Parameters
+    ----------
+    current : (m, n) array or pd.DataFrame (accounts × tickers)
+        Current weights, one account per row; each row must sum to 1 within 1e-6.
+    target : (n,) shared, (m, n) per account, or pandas (aligned by ticker and account)
+        Target weights.
+    cov : array-like (n, n), DenseCovariance or FactorModel
+        The shared covariance (a :class:`FactorModel` makes products O(nk)).
+    costs, buy_costs, sell_costs, lower, upper : scalar, (n,) shared, or (m, n) per account
+        As in :func:`rebalancing.solve`; a pd.Series is aligned by ticker.
+    lam : float or (m,)
+        Risk aversion per account.
+    tol, abs_tol, max_iter
+        As in :func:`rebalancing.solve`, for every account.
+    n_threads : int
+        Threads (0 = every core). The answers do not depend on it.
+    warm_start : (m, n) array, DataFrame or BatchResult, optional
+        Starting points, e.g. the previous rebalance's weights.
+
+    Returns
+    -------
+    BatchResult
+
+    Raises
+    ------
+    ValueError, TypeError
+        Shapes inconsistent across accounts or with the covariance, NaN or inf in an account,
+        weights not summing to one, negative costs or λ, infeasible bounds: the message names the
+        argument and the account.
+    """
+    start = time.perf_counter()
+    cur, tickers, accounts = _weights_matrix(current, "current")
+    m, n = cur.shape
+    tgt = _per_account(target, "target", m, n, tickers, accounts)
+    base = _per_account(costs, "costs", m, n, tickers, accounts)
+    buy = (
+        base if buy_costs is None else _per_account(buy_costs, "buy_costs", m, n, tickers, accounts)
+    )
+    sell = (
+        base
+        if sell_costs is None
+        else _per_account(sell_costs, "sell_costs", m, n, tickers, accounts)
+    )
+    lo = _per_account(lower, "lower", m, n, tickers, accounts)
+    hi = _per_account(upper, "upper", m, n, tickers, accounts)
+    lams = _lams(lam, m, accounts)
+    if isinstance(warm_start, BatchResult):
+        warm_start = warm_start.weights
+    warm = None
+    if warm_start is not None:
+        warm = _per_account(warm_start, "warm_start", m, n, tickers, accounts)
+        if warm.shape != (m, n):
+            raise ValueError(f"warm_start must have shape ({m}, {n}), got {warm.shape}")
+    _check_accounts(cur, tgt, buy, sell, lo, hi, accounts)
+    sigma = as_covariance(cov, n)
+    if (
+        isinstance(cov, DenseCovariance | FactorModel)
+        and cov.tickers is not None
+        and tickers is not None
+    ):
+        if not cov.tickers.equals(tickers):
+            raise ValueError("cov tickers do not match the weights' tickers (same order needed)")
+    if isinstance(n_threads, bool) or not isinstance(n_threads, int | np.integer) or n_threads < 0:
+        raise ValueError(f"n_threads must be an integer >= 0 (0 = all cores), got {n_threads!r}")
+    if not isinstance(max_iter, int | np.integer) or max_iter < 1:
+        raise ValueError(f"max_iter must be a positive integer, got {max_iter!r}")
+    if not (math.isfinite(tol) and tol > 0) or not (math.isfinite(abs_tol) and abs_tol >= 0):
+        raise ValueError(f"tol must be > 0 and abs_tol >= 0, got {tol!r}, {abs_tol!r}")
+    raw = _core.solve_batch(
+        sigma.spec(),
+        cur,
+        tgt,
+        buy,
+        sell,
+        lo,
+        hi,
+        lams,
+        float(tol),
+        float(abs_tol),
+        int(max_iter),
+        True,
+        warm,
+        int(n_threads),
+    )
+    failed = [(r, e) for r, e in enumerate(raw["errors"]) if e]
+    if failed:  # pre-validation should make this unreachable; never lose it silently
+        r, message = failed[0]
+        raise ValueError(
+            f"account {_name(r, accounts)}: {message} ({len(failed)} account(s) failed)"
+        )
+    status = np.array([_STATUS[int(s)] for s in raw["status"]], dtype=object)
+    weights = raw["weights"]
+    return BatchResult(
+        weights=_frame(weights, accounts, tickers),
+        trades=_frame(weights - cur, accounts, tickers),
+        objective=_series(raw["objective"], accounts, "objective"),
+        risk=_series(raw["risk"], accounts, "risk"),
+        cost=_series(raw["cost"], accounts, "cost"),
+        gap=_series(raw["gap"], accounts, "gap"),
+        status=_series(status, accounts, "status"),
+        iterations=_series(raw["iterations"], accounts, "iterations"),
+        solve_time=_series(raw["solve_time"], accounts, "solve_time"),
+        wall_time=time.perf_counter() - start,
+    )
+
+
+# --- inputs --------------------------------------------------------------------------------------
+
+
+def _as_float(value: Any, name: str) -> np.ndarray:
+    try:
+        arr = np.asarray(value)
+    except Exception as exc:  # ragged nested lists and the like
+        raise TypeError(f"{name} must be array-like of real numbers: {exc}") from None
+    if arr.dtype == object or arr.dtype.kind not in "iuf":
+        raise TypeError(f"{name} must hold real numbers (int or float), got dtype {arr.dtype}")
+    return np.asarray(arr, dtype=np.float64, order="C")
+
+
+def _weights_matrix(value: Any, name: str) -> tuple[np.ndarray, pd.Index | None, pd.Index | None]:
+    tickers = accounts = None
+    if isinstance(value, pd.DataFrame):
+        tickers, accounts = value.columns, value.index
+        for labels, what in ((tickers, "tickers"), (accounts, "accounts")):
+            if labels.has_duplicates:
+                dup = labels[labels.duplicated()].unique().tolist()[:5]
+                raise ValueError(f"{name} has duplicate {what}: {dup}")
+        value = value.to_numpy()
+    arr = _as_float(value, name)
+    if arr.ndim != 2 or arr.shape[0] == 0 or arr.shape[1] == 0:
+        raise ValueError(
+            f"{name} must have shape (m, n) with m, n >= 1 (one account per row; use "
+            f"rebalancing.solve for one account), got {arr.shape}"
+        )
+    return arr, tickers, accounts
+
+
+def _per_account(
+    value: Any, name: str, m: int, n: int, tickers: pd.Index | None, accounts: pd.Index | None
+) -> np.ndarray:
+    """A scalar (broadcast to (n,)), an (n,) shared row or an (m, n) matrix, aligned by labels."""
+    if isinstance(value, pd.Series | pd.DataFrame):
+        if tickers is None:
+            raise ValueError(f"{name} is labelled by ticker but current is not; label both")
+        cols = value.index if isinstance(value, pd.Series) else value.columns
+        if set(cols) != set(tickers) or len(cols) != len(tickers):
+            missing = tickers.difference(cols).tolist()[:5]
+            extra = cols.difference(tickers).tolist()[:5]
+            raise ValueError(
+                f"{name} tickers do not match current: missing {missing}, unexpected {extra}"
+            )
+        if isinstance(value, pd.DataFrame):
+            assert accounts is not None
+            if set(value.index) != set(accounts) or len(value.index) != len(accounts):
+                raise ValueError(f"{name} accounts do not match current's accounts")
+            value = value.loc[accounts, tickers]
+        else:
+            value = value.loc[tickers]
+        value = value.to_numpy()
+    arr = _as_float(value, name)
+    if arr.ndim == 0:
+        arr = np.full(n, float(arr))
+    if arr.shape not in ((n,), (m, n)):
+        raise ValueError(
+            f"{name} must be a scalar, ({n},) shared by every account or ({m}, {n}) per "
+            f"account, got shape {arr.shape}"
+        )
+    bad = ~np.isfinite(arr)
+    if bad.any():
+        if arr.ndim == 1:
+            raise ValueError(f"{name} must be finite; asset {int(np.flatnonzero(bad)[0])} is not")
+        r = int(np.flatnonzero(bad.any(axis=1))[0])
+        raise ValueError(f"{name} must be finite; account {_name(r, accounts)} has NaN or inf")
+    return arr
+
+
+def _lams(lam: Any, m: int, accounts: pd.Index | None) -> np.ndarray:
+    if isinstance(lam, pd.Series):
+        if accounts is None or set(lam.index) != set(accounts):
+            raise ValueError("lam accounts do not match current's accounts")
+        lam = lam.loc[accounts].to_numpy()
+    arr = _as_float(lam, "lam")
+    if arr.ndim == 0:
+        arr = np.full(m, float(arr))
+    if arr.shape != (m,):
+        raise ValueError(f"lam must be a scalar or have shape ({m},), got {arr.shape}")
+    bad = ~(np.isfinite(arr) & (arr >= 0))
+    if bad.any():
+        r = int(np.flatnonzero(bad)[0])
+        raise ValueError(
+            f"lam must be finite and >= 0; account {_name(r, accounts)} has {arr[r]!r}"
+        )
+    return arr
+
+
+def _check_accounts(
+    cur: np.ndarray,
+    tgt: np.ndarray,
+    buy: np.ndarray,
+    sell: np.ndarray,
+    lo: np.ndarray,
+    hi: np.ndarray,
+    accounts: pd.Index | None,
+) -> None:
+    """Per-account checks, with the first offending account named in the message."""
+    m = cur.shape[0]
+
+    def first(mask: Any) -> str:
+        rows = np.flatnonzero(np.broadcast_to(mask, (m,)))
+        return _name(int(rows[0]), accounts)
+
+    bad = ~np.isfinite(cur).all(axis=1)
+    if bad.any():
+        raise ValueError(f"current must be finite; account {first(bad)} has NaN or inf")
+    for arr, name in ((cur, "current"), (tgt, "target")):
+        sums = np.atleast_2d(arr).sum(axis=1)
+        off = np.abs(sums - 1.0) > WEIGHT_SUM_TOLERANCE
+        if off.any():
+            r = int(np.flatnonzero(np.broadcast_to(off, (m,)))[0])
+            total = sums[r if sums.shape[0] > 1 else 0]
+            raise ValueError(
+                f"{name} must sum to 1 (within {WEIGHT_SUM_TOLERANCE:g}); account "
+                f"{_name(r, accounts)} sums to {total:.10g}"
+            )
+    for arr, name in ((buy, "buy_costs"), (sell, "sell_costs")):
+        neg = (np.atleast_2d(arr) < 0).any(axis=1)
+        if neg.any():
+            raise ValueError(f"{name} must be >= 0; account {first(neg)} has a negative cost")
+    crossed = (np.atleast_2d(lo) > np.atleast_2d(hi)).any(axis=1)
+    if crossed.any():
+        raise ValueError(f"lower must be <= upper; account {first(crossed)} has lower > upper")
+    lo_sum, hi_sum = np.atleast_2d(lo).sum(axis=1), np.atleast_2d(hi).sum(axis=1)
+    infeasible = (lo_sum > 1.0) | (hi_sum < 1.0)
+    if infeasible.any():
+        raise ValueError(
+            f"bounds make sum(w) = 1 infeasible for account {first(infeasible)}: "
+            f"sum(lower) > 1 or sum(upper) < 1"
+        )
+
+
+def _name(r: int, accounts: pd.Index | None) -> str:
+    return f"{r}" if accounts is None else f"{accounts[r]!r} (row {r})"
+
+
+def _frame(values: np.ndarray, accounts: pd.Index | None, tickers: pd.Index | None) -> Any:
+    if tickers is None:
+        return values
+    return pd.DataFrame(values, index=accounts, columns=tickers)
+
+
+def _series(values: np.ndarray, accounts: pd.Index | None, name: str) -> Any:
+    if accounts is None:
+        return values
+    return pd.Series(values, index=accounts, name=name)

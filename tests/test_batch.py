@@ -1,0 +1,173 @@
+"""FactorModel and solve_batch: same answers as dense single solves; labels; per-account errors."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import rebalancing as rb
+from _problems import examples
+
+
+def _factor_model(rng: np.random.Generator, n: int, k: int) -> rb.FactorModel:
+    loadings = rng.normal(0.0, 0.15, size=(n, k))
+    half = rng.normal(0.0, 1.0, size=(k, k))
+    factor_cov = half @ half.T / k
+    specific = rng.uniform(0.0, 0.05, size=n) ** 2
+    specific[rng.random(n) < 0.1] = 0.0
+    return rb.FactorModel(loadings, factor_cov, specific)
+
+
+def _accounts(rng: np.random.Generator, m: int, n: int) -> np.ndarray:
+    w = rng.dirichlet(np.ones(n), size=m)
+    return w / w.sum(axis=1, keepdims=True)
+
+
+@settings(max_examples=examples(1))
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    n=st.integers(1, 60),
+    k=st.integers(1, 6),
+    lam=st.sampled_from([0.0, 1.0, 10.0, 1000.0]),
+)
+def test_factor_model_matches_dense(seed: int, n: int, k: int, lam: float) -> None:
+    rng = np.random.default_rng(seed)
+    fm = _factor_model(rng, n, k)
+    cur, tgt = _accounts(rng, 2, n)
+    costs = rng.uniform(0.0, 0.01, size=n)
+    by_factor = rb.solve(cur, tgt, fm, costs, lam)
+    by_dense = rb.solve(cur, tgt, fm.dense(), costs, lam)
+    assert by_factor.status == "optimal" and by_dense.status == "optimal"
+    scale = max(abs(by_dense.objective), 1e-15)
+    assert abs(by_factor.objective - by_dense.objective) <= 1e-9 * scale + 1e-14
+
+
+def test_factor_model_validation() -> None:
+    rng = np.random.default_rng(0)
+    b, f, d = rng.normal(size=(5, 2)), np.eye(2), np.full(5, 0.01)
+    with pytest.raises(ValueError, match="factor_cov must be symmetric"):
+        rb.FactorModel(b, np.array([[1.0, 0.5], [0.0, 1.0]]), d)
+    with pytest.raises(ValueError, match="factor_cov must be positive semidefinite"):
+        rb.FactorModel(b, np.array([[1.0, 0.0], [0.0, -1.0]]), d)
+    with pytest.raises(ValueError, match="factor_cov must have shape"):
+        rb.FactorModel(b, np.eye(3), d)
+    with pytest.raises(ValueError, match="specific_var must be finite and >= 0"):
+        rb.FactorModel(b, f, -d)
+    with pytest.raises(ValueError, match="specific_var must have shape"):
+        rb.FactorModel(b, f, d[:4])
+    with pytest.raises(ValueError, match="loadings must be finite"):
+        rb.FactorModel(np.where(b > 1, np.nan, b), f, d)
+    with pytest.raises(ValueError, match="cov must have shape"):
+        rb.solve(np.full(4, 0.25), np.full(4, 0.25), rb.FactorModel(b, f, d))
+    tickers = list("ABCDE")
+    fm = rb.FactorModel(pd.DataFrame(b, index=tickers), f, pd.Series(d, index=tickers[::-1]))
+    np.testing.assert_array_equal(fm.specific_var, d)  # aligned by ticker
+    with pytest.raises(ValueError, match="cov tickers do not match"):
+        rb.solve(pd.Series(0.2, index=list("ABCDF")), pd.Series(0.2, index=list("ABCDF")), fm)
+
+
+@pytest.mark.parametrize("per_account", [False, True])
+def test_batch_equals_single_solves_for_any_thread_count(per_account: bool) -> None:
+    rng = np.random.default_rng(5)
+    m, n = 12, 40
+    fm = _factor_model(rng, n, 3)
+    cur = _accounts(rng, m, n)
+    tgt = _accounts(rng, m, n) if per_account else _accounts(rng, 1, n)[0]
+    costs = rng.uniform(0.0, 0.01, size=(m, n) if per_account else n)
+    upper = np.full((m, n) if per_account else n, 0.2)
+    lam = rng.choice([1.0, 10.0, 100.0], size=m) if per_account else 10.0
+    results = [
+        rb.solve_batch(cur, tgt, fm, costs, lam, upper=upper, n_threads=t) for t in (1, 2, 5)
+    ]
+    for other in results[1:]:
+        assert other.weights.tobytes() == results[0].weights.tobytes()
+        assert other.objective.tobytes() == results[0].objective.tobytes()
+    batch = results[0]
+    assert batch.optimal
+    for r in range(m):
+        single = rb.solve(
+            cur[r],
+            tgt[r] if per_account else tgt,
+            fm,
+            costs[r] if per_account else costs,
+            float(np.broadcast_to(lam, (m,))[r]),
+            upper=upper[r] if per_account else upper,
+        )
+        np.testing.assert_array_equal(batch.weights[r], single.weights)
+        assert batch.objective[r] == single.objective
+        assert batch.gap[r] == single.gap
+    np.testing.assert_allclose(batch.trades, batch.weights - cur, atol=0)
+
+
+def test_batch_with_dense_covariance_and_warm_start() -> None:
+    rng = np.random.default_rng(6)
+    m, n = 6, 25
+    cov = _factor_model(rng, n, 2).dense()
+    cur, tgt = _accounts(rng, m, n), _accounts(rng, 1, n)[0]
+    first = rb.solve_batch(cur, tgt, cov, 0.002, 10.0)
+    again = rb.solve_batch(cur, tgt, rb.DenseCovariance(cov), 0.002, 10.0, warm_start=first)
+    assert first.optimal and again.optimal
+    np.testing.assert_allclose(again.objective, first.objective, rtol=1e-9, atol=1e-15)
+
+
+def test_batch_dataframes_in_labelled_results_out() -> None:
+    rng = np.random.default_rng(7)
+    tickers = ["SPY", "EFA", "AGG", "GLD"]
+    accounts = ["alice", "bob", "carol"]
+    fm = rb.FactorModel(
+        pd.DataFrame(rng.normal(0, 0.15, (4, 2)), index=tickers), np.eye(2), np.full(4, 0.01)
+    )
+    cur = pd.DataFrame(_accounts(rng, 3, 4), index=accounts, columns=tickers)
+    tgt = pd.Series([0.4, 0.2, 0.3, 0.1], index=tickers[::-1])  # aligned by ticker
+    res = rb.solve_batch(cur, tgt, fm, pd.Series(0.001, index=tickers), 10.0)
+    assert isinstance(res.weights, pd.DataFrame)
+    assert list(res.weights.index) == accounts and list(res.weights.columns) == tickers
+    assert list(res.status.index) == accounts and (res.status == "optimal").all()
+    single = rb.solve(cur.loc["bob"], tgt, fm, 0.001, 10.0)
+    np.testing.assert_array_equal(res.weights.loc["bob"].to_numpy(), single.weights.to_numpy())
+
+
+@pytest.mark.parametrize(
+    ("change", "match"),
+    [
+        ({"current": "nan"}, "current must be finite; account 'c' \\(row 2\\)"),
+        ({"current": "sum"}, "current must sum to 1 .*account 'b' \\(row 1\\) sums to"),
+        ({"lam": [1.0, -1.0, 1.0]}, "lam must be finite and >= 0; account 'b'"),
+        ({"lam": [1.0, 1.0]}, "lam must be a scalar or have shape \\(3,\\)"),
+        ({"costs": np.full((2, 4), 0.001)}, "costs must be a scalar, \\(4,\\) shared"),
+        ({"upper": np.array([[1.0] * 4, [1.0] * 4, [0.1] * 4])}, "infeasible for account 'c'"),
+        (
+            {
+                "lower": np.array([[0.0] * 4, [0.5, 0.0, 0.0, 0.0], [0.0] * 4]),
+                "upper": np.array([[1.0] * 4, [0.4, 1.0, 1.0, 1.0], [1.0] * 4]),
+            },
+            "lower must be <= upper; account 'b'",
+        ),
+        ({"buy_costs": np.array([0.0, -0.1, 0.0, 0.0])}, "buy_costs must be >= 0"),
+        ({"target": np.full(5, 0.2)}, "target must be a scalar, \\(4,\\) shared"),
+        ({"cov": np.eye(5)}, "cov must have shape \\(4, 4\\)"),
+        ({"n_threads": -2}, "n_threads"),
+    ],
+)
+def test_batch_bad_input_names_the_account(change: dict, match: str) -> None:
+    tickers = list("WXYZ")
+    cur = pd.DataFrame(np.full((3, 4), 0.25), index=list("abc"), columns=tickers)
+    args: dict = {"target": np.full(4, 0.25), "cov": np.eye(4) * 0.04, "lam": 1.0, "costs": 0.001}
+    for key, value in change.items():
+        if key == "current" and value == "nan":
+            cur.iloc[2, 1] = np.nan
+        elif key == "current" and value == "sum":
+            cur.iloc[1, 0] = 0.5
+        else:
+            args[key] = value
+    kwargs = {k: v for k, v in args.items() if k not in ("target", "cov", "lam", "costs")}
+    with pytest.raises(ValueError, match=match):
+        rb.solve_batch(cur, args["target"], args["cov"], args["costs"], args["lam"], **kwargs)
+
+
+def test_batch_rejects_a_single_portfolio() -> None:
+    with pytest.raises(ValueError, match=r"use rebalancing\.solve for one account"):
+        rb.solve_batch(np.full(4, 0.25), np.full(4, 0.25), np.eye(4))
