@@ -42,6 +42,7 @@ dense solver: it has no general inequalities at all.
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable
 
@@ -77,10 +78,22 @@ OSQP_EPS = 1e-8
 
 
 def objective_of(instance: Instance, weights: npt.ArrayLike) -> float:
-    r"""Return :math:`F(w)` for ``instance`` (via :func:`rebalancing.reference.objective`)."""
-    return objective(
-        weights, instance.current, instance.target, instance.cov, instance.costs, instance.lam
-    )
+    r"""Return :math:`F(w)` for ``instance`` (via :func:`rebalancing.reference.objective`).
+
+    Without the dense :math:`\Sigma` (``make_instance(..., dense=False)``) the risk term is
+    evaluated from the factor model, :math:`d^\top\Sigma d = (B^\top d)^\top F (B^\top d) +
+    \sum_i D_i d_i^2`, with compensated sums.
+    """
+    if instance.cov.size:
+        return objective(
+            weights, instance.current, instance.target, instance.cov, instance.costs, instance.lam
+        )
+    w = np.asarray(weights, dtype=np.float64)
+    d = w - instance.target
+    y = instance.loadings.T @ d
+    risk = math.fsum(y * (instance.factor_cov @ y)) + math.fsum(instance.specific_var * d * d)
+    cost = math.fsum(instance.costs * np.abs(w - instance.current))
+    return instance.lam * risk + cost
 
 
 def _scale(instance: Instance) -> float:

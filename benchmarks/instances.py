@@ -39,7 +39,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["Instance", "make_instance"]
+__all__ = ["Instance", "make_accounts", "make_instance"]
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -101,7 +101,9 @@ class Instance:
         return dataclasses.replace(self, lam=float(lam))
 
 
-def make_instance(n: int, lam: float = 10.0, seed: int = 0) -> Instance:
+def make_instance(
+    n: int, lam: float = 10.0, seed: int = 0, *, k: int | None = None, dense: bool = True
+) -> Instance:
     """Draw the DESIGN.md benchmark instance with ``n`` assets.
 
     Parameters
@@ -112,7 +114,12 @@ def make_instance(n: int, lam: float = 10.0, seed: int = 0) -> Instance:
         Risk aversion :math:`\\lambda` (stored, does not affect the draw).
     seed : int, default 0
         Seed of ``numpy.random.default_rng``; the instance is a deterministic function of
-        ``(n, seed)``.
+        ``(n, seed, k)``.
+    k : int, optional
+        Number of factors; default ``min(20, n // 5)`` (DESIGN.md).
+    dense : bool, default True
+        Also form the dense :math:`\\Sigma` (``cov``). Without it ``cov`` is an empty (0, 0)
+        array: at n = 20000 the dense matrix alone would take 3.2 GB.
 
     Returns
     -------
@@ -122,7 +129,7 @@ def make_instance(n: int, lam: float = 10.0, seed: int = 0) -> Instance:
     if n < 2:
         raise ValueError(f"n must be >= 2, got {n}")
     rng = np.random.default_rng(seed)
-    k = max(1, min(20, n // 5))
+    k = max(1, min(20, n // 5)) if k is None else int(k)
 
     # 1. factor covariance (diagonal): market first
     factor_vol = np.empty(k)
@@ -140,10 +147,13 @@ def make_instance(n: int, lam: float = 10.0, seed: int = 0) -> Instance:
     loadings *= np.sqrt(share * total_var / raw_systematic)[:, np.newaxis]
     specific_var = (1.0 - share) * total_var
 
-    cov = (loadings * factor_var) @ loadings.T
-    cov = 0.5 * (cov + cov.T)
-    cov[np.diag_indices(n)] += specific_var
-    cov = np.ascontiguousarray(cov)
+    if dense:
+        cov = (loadings * factor_var) @ loadings.T
+        cov = 0.5 * (cov + cov.T)
+        cov[np.diag_indices(n)] += specific_var
+        cov = np.ascontiguousarray(cov)
+    else:
+        cov = np.empty((0, 0))
 
     # 4. target: Dirichlet(1) with about 10% zeros
     target = rng.dirichlet(np.ones(n))
@@ -174,3 +184,20 @@ def make_instance(n: int, lam: float = 10.0, seed: int = 0) -> Instance:
         specific_var=specific_var,
         costs=costs,
     )
+
+
+def make_accounts(instance: Instance, m: int, seed: int = 1) -> FloatArray:
+    """``m`` accounts holding the instance's target, each drifted by its own month of returns.
+
+    Every account draws its own factor and specific returns from the instance's model (as step 5
+    of :func:`make_instance`), so the accounts share the risk model and the target but need
+    different trades. Returns the (m, n) current weights, rows summing to one.
+    """
+    rng = np.random.default_rng(seed)
+    factor_sd = np.sqrt(np.diag(instance.factor_cov) / 12.0)
+    f = rng.normal(0.0, 1.0, size=(m, instance.k)) * factor_sd
+    eps = rng.normal(0.0, 1.0, size=(m, instance.n)) * np.sqrt(instance.specific_var / 12.0)
+    returns = MONTHLY_MEAN + f @ instance.loadings.T + eps
+    current = instance.target * np.maximum(1.0 + returns, 0.0)
+    current /= current.sum(axis=1, keepdims=True)
+    return np.ascontiguousarray(current)

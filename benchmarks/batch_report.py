@@ -1,0 +1,78 @@
+"""Turn a pytest-benchmark JSON of ``test_bench_batch.py`` into the RESULTS.md tables.
+
+Usage: ``python benchmarks/batch_report.py batch.json``.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections import defaultdict
+from typing import Any
+
+__all__ = ["main"]
+
+
+def main(path: str) -> None:
+    with open(path) as f:
+        data = json.load(f)
+    groups: dict[str, dict[str, dict[str, Any]]] = defaultdict(dict)
+    for bench in data["benchmarks"]:
+        info = bench["extra_info"]
+        groups[bench["group"]][info["name"]] = {**info, "median": bench["stats"]["median"]}
+    machine = data.get("machine_info", {})
+    print(
+        f"Machine: {machine.get('cpu', {}).get('brand_raw', '?')}, "
+        f"python {machine.get('python_version', '?')}; {data.get('datetime', '')}\n"
+    )
+    print("| case | solver | median time | × rebalancing | objective excess | certified gap |")
+    print("|---|---|---|---|---|---|")
+    for group, rows in groups.items():
+        if not group.startswith("factor"):
+            continue
+        ours = rows["rebalancing"]
+        best = min(r["objective"] for r in rows.values())
+        for name, r in sorted(rows.items(), key=lambda kv: kv[1]["median"]):
+            excess = (r["objective"] - best) / abs(best)
+            gap = f"{r['rel_gap']:.1e} rel" if "rel_gap" in r else ""
+            print(
+                f"| {group} | {name} | {_fmt(r['median'])} | {r['median'] / ours['median']:.1f} "
+                f"| {excess:.1e} | {gap} |"
+            )
+    for group, rows in groups.items():
+        if not group.startswith("batch"):
+            continue
+        print(f"\n{group}: per-account time and throughput\n")
+        print("| solver | accounts timed | median time | per account | accounts/s | × anchor |")
+        print("|---|---|---|---|---|---|")
+        anchor = rows["clarabel_factor"]["median"] / rows["clarabel_factor"]["accounts"]
+        for name, r in sorted(rows.items(), key=lambda kv: kv[1]["median"] / kv[1]["accounts"]):
+            per = r["median"] / r["accounts"]
+            print(
+                f"| {name} | {r['accounts']} | {_fmt(r['median'])} | {_fmt(per)} "
+                f"| {1 / per:.0f} | {anchor / per:.1f} |"
+            )
+        one, two = rows["rebalancing_1_thread"]["median"], rows["rebalancing_2_threads"]["median"]
+        print(f"\n2 threads vs 1 thread: {one / two:.2f}×")
+        ours = rows["rebalancing_2_threads"]
+        clar = rows["clarabel_factor"]
+        worst = max(
+            (o - c) / abs(c) for o, c in zip(ours["objectives"], clar["objectives"], strict=True)
+        )
+        print(
+            f"Largest certified relative gap in the batch: {ours['max_rel_gap']:.1e}; on the "
+            f"{len(clar['objectives'])} sampled accounts our objective minus Clarabel's, relative: "
+            f"at most {worst:.1e}"
+        )
+
+
+def _fmt(seconds: float) -> str:
+    if seconds < 1e-3:
+        return f"{seconds * 1e6:.0f} µs"
+    if seconds < 1:
+        return f"{seconds * 1e3:.1f} ms"
+    return f"{seconds:.2f} s"
+
+
+if __name__ == "__main__":
+    main(sys.argv[1])
