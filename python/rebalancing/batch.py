@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -23,7 +23,8 @@ from rebalancing.solver import DEFAULT_ABS_TOL, DEFAULT_MAX_ITER, DEFAULT_TOL
 
 __all__ = ["BatchResult", "solve_batch"]
 
-_STATUS = {0: "optimal", 1: "max_iterations", 2: "numerical_error", 255: "invalid"}
+_STATUS = {0: "optimal", 1: "max_iterations", 2: "numerical_error", 254: "failed", 255: "invalid"}
+_FAILED = 254
 
 
 @dataclass(frozen=True)
@@ -38,6 +39,9 @@ class BatchResult:
     iterations : (m,) per account.
     solve_time : (m,) seconds per account (inside the core).
     wall_time : seconds for the whole batch.
+    errors : account → message, for accounts that could not be solved (status ``"invalid"``
+        or ``"failed"``); empty when all were.
+    threads_per_task : with an executor, the thread count each task used (diagnostics).
     """
 
     weights: Any
@@ -50,6 +54,8 @@ class BatchResult:
     iterations: Any
     solve_time: Any
     wall_time: float
+    errors: dict[Any, str] = field(default_factory=dict)
+    threads_per_task: tuple[int, ...] = ()
 
     @property
     def optimal(self) -> bool:
@@ -73,6 +79,8 @@ def solve_batch(
     max_iter: int = DEFAULT_MAX_ITER,
     n_threads: int = 0,
     warm_start: Any = None,
+    executor: Any = None,
+    chunk_size: int | None = None,
 ) -> BatchResult:
     """Solve ``m`` rebalancing problems that share one covariance.
 
@@ -91,9 +99,18 @@ def solve_batch(
     tol, abs_tol, max_iter
         As in :func:`rebalancing.solve`, for every account.
     n_threads : int
-        Threads (0 = every core). The answers do not depend on it.
+        Threads (0 = every core). The answers do not depend on it. With an ``executor`` it is
+        the thread count of each task; 0 then means the Dask worker's own thread count inside a
+        Dask worker, and 1 under any other executor (the executor supplies the parallelism).
     warm_start : (m, n) array, DataFrame or BatchResult, optional
         Starting points, e.g. the previous rebalance's weights.
+    executor : dask.distributed.Client or concurrent.futures.Executor, optional
+        Solve chunks of accounts on it. A Dask client gets the covariance scattered once to
+        every worker and the chunks mapped with two retries; results come back in account order.
+        A chunk that still fails does not lose the others: its accounts get status ``"failed"``,
+        NaN weights and an entry in ``errors``.
+    chunk_size : int, optional
+        Accounts per task with an executor (default: about 16 tasks).
 
     Returns
     -------
@@ -144,28 +161,15 @@ def solve_batch(
         raise ValueError(f"max_iter must be a positive integer, got {max_iter!r}")
     if not (math.isfinite(tol) and tol > 0) or not (math.isfinite(abs_tol) and abs_tol >= 0):
         raise ValueError(f"tol must be > 0 and abs_tol >= 0, got {tol!r}, {abs_tol!r}")
-    raw = _core.solve_batch(
-        sigma.spec(),
-        cur,
-        tgt,
-        buy,
-        sell,
-        lo,
-        hi,
-        lams,
-        float(tol),
-        float(abs_tol),
-        int(max_iter),
-        True,
-        warm,
-        int(n_threads),
+    problem = _Rows(
+        cur, tgt, buy, sell, lo, hi, lams, warm, float(tol), float(abs_tol), int(max_iter)
     )
-    failed = [(r, e) for r, e in enumerate(raw["errors"]) if e]
-    if failed:  # pre-validation should make this unreachable; never lose it silently
-        r, message = failed[0]
-        raise ValueError(
-            f"account {_name(r, accounts)}: {message} ({len(failed)} account(s) failed)"
-        )
+    if executor is None:
+        raw = _solve_rows(sigma, problem, int(n_threads))
+        threads: tuple[int, ...] = ()
+    else:
+        raw, threads = _solve_on(executor, sigma, problem, int(n_threads), chunk_size)
+    errors = {_label(r, accounts): e for r, e in enumerate(raw["errors"]) if e}
     status = np.array([_STATUS[int(s)] for s in raw["status"]], dtype=object)
     weights = raw["weights"]
     return BatchResult(
@@ -179,7 +183,155 @@ def solve_batch(
         iterations=_series(raw["iterations"], accounts, "iterations"),
         solve_time=_series(raw["solve_time"], accounts, "solve_time"),
         wall_time=time.perf_counter() - start,
+        errors=errors,
+        threads_per_task=threads,
     )
+
+
+# --- solving rows locally or on an executor ------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Rows:
+    """Validated inputs of some accounts; (n,) arrays are shared, (m, n) ones per account."""
+
+    current: np.ndarray
+    target: np.ndarray
+    buy: np.ndarray
+    sell: np.ndarray
+    lower: np.ndarray
+    upper: np.ndarray
+    lam: np.ndarray
+    warm: np.ndarray | None
+    tol: float
+    abs_tol: float
+    max_iter: int
+
+    def rows(self, a: int, b: int) -> _Rows:
+        def take(arr: np.ndarray) -> np.ndarray:
+            return arr if arr.ndim == 1 else np.ascontiguousarray(arr[a:b])
+
+        return _Rows(
+            np.ascontiguousarray(self.current[a:b]),
+            take(self.target),
+            take(self.buy),
+            take(self.sell),
+            take(self.lower),
+            take(self.upper),
+            np.ascontiguousarray(self.lam[a:b]),
+            None if self.warm is None else np.ascontiguousarray(self.warm[a:b]),
+            self.tol,
+            self.abs_tol,
+            self.max_iter,
+        )
+
+
+def _solve_rows(sigma: Any, p: _Rows, n_threads: int) -> dict[str, Any]:
+    raw: dict[str, Any] = _core.solve_batch(
+        sigma.spec(),
+        p.current,
+        p.target,
+        p.buy,
+        p.sell,
+        p.lower,
+        p.upper,
+        p.lam,
+        p.tol,
+        p.abs_tol,
+        p.max_iter,
+        True,
+        p.warm,
+        n_threads,
+    )
+    return raw
+
+
+def _solve_chunk(chunk: _Rows, sigma: Any, n_threads: int) -> dict[str, Any]:
+    """One executor task (module level, so that it pickles)."""
+    threads = n_threads if n_threads > 0 else _worker_threads()
+    raw = _solve_rows(sigma, chunk, threads)
+    raw["threads"] = threads
+    return raw
+
+
+def _worker_threads() -> int:
+    """The thread count of the Dask worker running this task; 1 outside Dask.
+
+    Dask workers set OMP_NUM_THREADS=1, which the core ignores (it uses std::thread): the right
+    number is what the worker was given, so that worker processes do not oversubscribe cores.
+    """
+    try:
+        from distributed import get_worker
+
+        worker = get_worker()
+    except (ImportError, ValueError):
+        return 1
+    state = getattr(worker, "state", None)
+    return int(getattr(state, "nthreads", 0) or getattr(worker, "nthreads", 0) or 1)
+
+
+def _is_dask_client(executor: Any) -> bool:
+    return type(executor).__module__.split(".")[0] == "distributed" and hasattr(executor, "scatter")
+
+
+def _solve_on(
+    executor: Any, sigma: Any, p: _Rows, n_threads: int, chunk_size: int | None
+) -> tuple[dict[str, Any], tuple[int, ...]]:
+    m, n = p.current.shape
+    if chunk_size is None:
+        chunk_size = max(1, math.ceil(m / 16))
+    if isinstance(chunk_size, bool) or not isinstance(chunk_size, int) or chunk_size < 1:
+        raise ValueError(f"chunk_size must be a positive integer, got {chunk_size!r}")
+    spans = [(a, min(m, a + chunk_size)) for a in range(0, m, chunk_size)]
+    chunks = [p.rows(a, b) for a, b in spans]
+    if _is_dask_client(executor):
+        shared = executor.scatter(sigma, broadcast=True)  # the model travels once per worker
+        futures = executor.map(
+            _solve_chunk, chunks, sigma=shared, n_threads=n_threads, retries=2, pure=False
+        )
+    else:
+        futures = [executor.submit(_solve_chunk, chunk, sigma, n_threads) for chunk in chunks]
+    parts: list[dict[str, Any]] = []
+    threads: list[int] = []
+    for (a, b), future in zip(spans, futures, strict=True):
+        try:
+            part = future.result()
+        except Exception as exc:  # keep the other chunks' results
+            part = _failed_part(b - a, n, f"task for accounts {a}..{b - 1} failed: {exc!r}")
+        parts.append(part)
+        threads.append(int(part.get("threads", 0)))
+    merged: dict[str, Any] = {
+        key: np.concatenate([part[key] for part in parts])
+        for key in (
+            "weights",
+            "objective",
+            "risk",
+            "cost",
+            "gap",
+            "nu",
+            "solve_time",
+            "iterations",
+            "status",
+        )
+    }
+    merged["errors"] = [e for part in parts for e in part["errors"]]
+    return merged, tuple(threads)
+
+
+def _failed_part(rows: int, n: int, message: str) -> dict[str, Any]:
+    nan = np.full(rows, np.nan)
+    return {
+        "weights": np.full((rows, n), np.nan),
+        "objective": nan,
+        "risk": nan,
+        "cost": nan,
+        "gap": nan,
+        "nu": nan,
+        "solve_time": nan,
+        "iterations": np.zeros(rows, dtype=np.int64),
+        "status": np.full(rows, _FAILED, dtype=np.uint8),
+        "errors": [message] * rows,
+    }
 
 
 # --- inputs --------------------------------------------------------------------------------------
@@ -314,6 +466,10 @@ def _check_accounts(
             f"bounds make sum(w) = 1 infeasible for account {first(infeasible)}: "
             f"sum(lower) > 1 or sum(upper) < 1"
         )
+
+
+def _label(r: int, accounts: pd.Index | None) -> Any:
+    return r if accounts is None else accounts[r]
 
 
 def _name(r: int, accounts: pd.Index | None) -> str:
