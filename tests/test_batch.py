@@ -171,3 +171,51 @@ def test_batch_bad_input_names_the_account(change: dict, match: str) -> None:
 def test_batch_rejects_a_single_portfolio() -> None:
     with pytest.raises(ValueError, match=r"use rebalancing\.solve for one account"):
         rb.solve_batch(np.full(4, 0.25), np.full(4, 0.25), np.eye(4))
+
+
+def test_progress_bar_is_silent_off_a_terminal(capsys: pytest.CaptureFixture[str]) -> None:
+    pytest.importorskip("tqdm")
+    rng = np.random.default_rng(8)
+    fm = _factor_model(rng, 30, 2)
+    cur, tgt = _accounts(rng, 50, 30), _accounts(rng, 1, 30)[0]
+    local = rb.solve_batch(cur, tgt, fm, 0.001, 10.0)
+    shown = rb.solve_batch(cur, tgt, fm, 0.001, 10.0, progress=True, chunk_size=7)
+    assert shown.weights.tobytes() == local.weights.tobytes()
+    captured = capsys.readouterr()
+    assert captured.err == "" and captured.out == ""
+
+
+def test_results_stream_to_parquet(tmp_path: pytest.TempPathFactory) -> None:
+    pq = pytest.importorskip("pyarrow.parquet")
+    rng = np.random.default_rng(9)
+    tickers = [f"T{i}" for i in range(30)]
+    fm = rb.FactorModel(
+        pd.DataFrame(rng.normal(0, 0.1, (30, 2)), index=tickers), np.eye(2), np.full(30, 0.01)
+    )
+    cur = pd.DataFrame(_accounts(rng, 23, 30), index=[f"a{i}" for i in range(23)], columns=tickers)
+    tgt = pd.Series(_accounts(rng, 1, 30)[0], index=tickers)
+    local = rb.solve_batch(cur, tgt, fm, 0.001, 10.0)
+    path = tmp_path / "batch.parquet"  # type: ignore[operator]
+    streamed = rb.solve_batch(cur, tgt, fm, 0.001, 10.0, out=path, chunk_size=5)
+    assert streamed.weights is None and streamed.trades is None
+    assert streamed.objective.equals(local.objective)
+    table = pq.read_table(path).to_pandas().set_index("account")
+    assert list(table.index) == list(cur.index)
+    assert (table["status"] == "optimal").all()
+    np.testing.assert_array_equal(table[tickers].to_numpy(), local.weights.to_numpy())
+    np.testing.assert_array_equal(table["objective"].to_numpy(), local.objective.to_numpy())
+    assert pq.ParquetFile(path).num_row_groups == 5
+
+
+def test_memory_mapped_accounts_stream_to_parquet(tmp_path: pytest.TempPathFactory) -> None:
+    pq = pytest.importorskip("pyarrow.parquet")
+    rng = np.random.default_rng(10)
+    fm = _factor_model(rng, 20, 2)
+    cur, tgt = _accounts(rng, 40, 20), _accounts(rng, 1, 20)[0]
+    np.save(tmp_path / "cur.npy", cur)  # type: ignore[operator]
+    mapped = np.load(tmp_path / "cur.npy", mmap_mode="r")  # type: ignore[operator]
+    res = rb.solve_batch(mapped, tgt, fm, 0.001, 10.0, out=tmp_path / "o.parquet")  # type: ignore[operator]
+    local = rb.solve_batch(cur, tgt, fm, 0.001, 10.0)
+    weights = pq.read_table(tmp_path / "o.parquet").to_pandas()  # type: ignore[operator]
+    np.testing.assert_array_equal(weights[[f"w{i}" for i in range(20)]].to_numpy(), local.weights)
+    assert res.optimal

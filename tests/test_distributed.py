@@ -3,6 +3,7 @@ concurrent.futures, with the same answers as the local run."""
 
 from __future__ import annotations
 
+import multiprocessing
 from collections.abc import Iterator
 from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
 from typing import Any
@@ -66,7 +67,9 @@ def test_process_and_thread_pools_give_the_local_answers() -> None:
     local = rb.solve_batch(current, target, model, 0.001, 10.0)
     with ThreadPoolExecutor(2) as pool:
         threads = rb.solve_batch(current, target, model, 0.001, 10.0, executor=pool, chunk_size=3)
-    with ProcessPoolExecutor(2) as pool:
+    # "spawn": forking a process that runs threads (a Dask client's event loop, BLAS) can
+    # deadlock the child.
+    with ProcessPoolExecutor(2, mp_context=multiprocessing.get_context("spawn")) as pool:
         processes = rb.solve_batch(current, target, model, 0.001, 10.0, executor=pool)
     assert threads.weights.tobytes() == local.weights.tobytes()
     assert processes.weights.tobytes() == local.weights.tobytes()

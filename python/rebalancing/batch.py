@@ -9,7 +9,9 @@ answers equal ``m`` single solves and do not depend on ``n_threads``.
 from __future__ import annotations
 
 import math
+import os
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -81,6 +83,8 @@ def solve_batch(
     warm_start: Any = None,
     executor: Any = None,
     chunk_size: int | None = None,
+    progress: bool = False,
+    out: str | os.PathLike[str] | None = None,
 ) -> BatchResult:
     """Solve ``m`` rebalancing problems that share one covariance.
 
@@ -110,7 +114,18 @@ def solve_batch(
         A chunk that still fails does not lose the others: its accounts get status ``"failed"``,
         NaN weights and an entry in ``errors``.
     chunk_size : int, optional
-        Accounts per task with an executor (default: about 16 tasks).
+        Accounts per task (default: about 16 tasks with an executor; with ``progress`` or
+        ``out`` about 64 steps of at most 4096 accounts).
+    progress : bool
+        Show a progress bar (tqdm, the ``[progress]`` extra) as chunks finish; it stays silent
+        when not on a terminal.
+    out : path, optional
+        Stream the results to this parquet file (the ``[parquet]`` extra) chunk by chunk instead
+        of holding an (m, n) array: one row per account with ``account``, ``status``,
+        ``objective``, ``gap``, ``iterations`` and one weight column per ticker (``w0``, ``w1``,
+        ... without tickers). The returned result then has ``weights = trades = None``; its
+        per-account summaries are kept. ``current`` may be a memory-mapped array
+        (``np.load(..., mmap_mode="r")``): only one chunk of it is converted at a time.
 
     Returns
     -------
@@ -164,17 +179,22 @@ def solve_batch(
     problem = _Rows(
         cur, tgt, buy, sell, lo, hi, lams, warm, float(tol), float(abs_tol), int(max_iter)
     )
-    if executor is None:
+    if executor is None and not progress and out is None:
         raw = _solve_rows(sigma, problem, int(n_threads))
         threads: tuple[int, ...] = ()
     else:
-        raw, threads = _solve_on(executor, sigma, problem, int(n_threads), chunk_size)
+        spans = _spans(m, chunk_size, executor is not None)
+        parts = _chunk_results(executor, sigma, problem, int(n_threads), spans)
+        if progress:
+            parts = _with_progress(parts, m)
+        sink = None if out is None else _ParquetSink(out, tickers, n)
+        raw, threads = _collect(parts, n, sink, accounts)
     errors = {_label(r, accounts): e for r, e in enumerate(raw["errors"]) if e}
     status = np.array([_STATUS[int(s)] for s in raw["status"]], dtype=object)
-    weights = raw["weights"]
+    weights = raw.get("weights")
     return BatchResult(
-        weights=_frame(weights, accounts, tickers),
-        trades=_frame(weights - cur, accounts, tickers),
+        weights=None if weights is None else _frame(weights, accounts, tickers),
+        trades=None if weights is None else _frame(weights - cur, accounts, tickers),
         objective=_series(raw["objective"], accounts, "objective"),
         risk=_series(raw["risk"], accounts, "risk"),
         cost=_series(raw["cost"], accounts, "cost"),
@@ -274,15 +294,24 @@ def _is_dask_client(executor: Any) -> bool:
     return type(executor).__module__.split(".")[0] == "distributed" and hasattr(executor, "scatter")
 
 
-def _solve_on(
-    executor: Any, sigma: Any, p: _Rows, n_threads: int, chunk_size: int | None
-) -> tuple[dict[str, Any], tuple[int, ...]]:
-    m, n = p.current.shape
+def _spans(m: int, chunk_size: int | None, on_executor: bool) -> list[tuple[int, int]]:
     if chunk_size is None:
-        chunk_size = max(1, math.ceil(m / 16))
+        chunk_size = math.ceil(m / 16) if on_executor else min(4096, math.ceil(m / 64))
+        chunk_size = max(1, chunk_size)
     if isinstance(chunk_size, bool) or not isinstance(chunk_size, int) or chunk_size < 1:
         raise ValueError(f"chunk_size must be a positive integer, got {chunk_size!r}")
-    spans = [(a, min(m, a + chunk_size)) for a in range(0, m, chunk_size)]
+    return [(a, min(m, a + chunk_size)) for a in range(0, m, chunk_size)]
+
+
+def _chunk_results(
+    executor: Any, sigma: Any, p: _Rows, n_threads: int, spans: list[tuple[int, int]]
+) -> Iterator[tuple[int, int, dict[str, Any]]]:
+    """(first, end, result) per chunk of accounts, in account order."""
+    n = p.current.shape[1]
+    if executor is None:  # locally, chunk by chunk (for a progress bar or a file)
+        for a, b in spans:
+            yield a, b, _solve_rows(sigma, p.rows(a, b), n_threads)
+        return
     chunks = [p.rows(a, b) for a, b in spans]
     if _is_dask_client(executor):
         shared = executor.scatter(sigma, broadcast=True)  # the model travels once per worker
@@ -291,31 +320,97 @@ def _solve_on(
         )
     else:
         futures = [executor.submit(_solve_chunk, chunk, sigma, n_threads) for chunk in chunks]
-    parts: list[dict[str, Any]] = []
-    threads: list[int] = []
     for (a, b), future in zip(spans, futures, strict=True):
         try:
             part = future.result()
         except Exception as exc:  # keep the other chunks' results
             part = _failed_part(b - a, n, f"task for accounts {a}..{b - 1} failed: {exc!r}")
-        parts.append(part)
-        threads.append(int(part.get("threads", 0)))
+        yield a, b, part
+
+
+def _with_progress(
+    parts: Iterator[tuple[int, int, dict[str, Any]]], m: int
+) -> Iterator[tuple[int, int, dict[str, Any]]]:
+    try:
+        from tqdm.auto import tqdm
+    except ImportError:
+        raise ImportError("progress=True needs tqdm: pip install 'rebalancing[progress]'") from None
+    with tqdm(total=m, unit="account", disable=None) as bar:  # disable=None: silent off a TTY
+        for a, b, part in parts:
+            bar.update(b - a)
+            yield a, b, part
+
+
+_SUMMARY_KEYS = ("objective", "risk", "cost", "gap", "nu", "solve_time", "iterations", "status")
+
+
+def _collect(
+    parts: Iterator[tuple[int, int, dict[str, Any]]],
+    n: int,
+    sink: _ParquetSink | None,
+    accounts: pd.Index | None,
+) -> tuple[dict[str, Any], tuple[int, ...]]:
+    """Concatenate chunk results (weights only without a sink; the sink writes them)."""
+    kept: list[dict[str, Any]] = []
+    threads: list[int] = []
+    try:
+        for a, b, part in parts:
+            threads.append(int(part.get("threads", 0)))
+            if sink is not None:
+                sink.write(a, b, part, accounts)
+                part = {key: value for key, value in part.items() if key != "weights"}
+            kept.append(part)
+    finally:
+        if sink is not None:
+            sink.close()
     merged: dict[str, Any] = {
-        key: np.concatenate([part[key] for part in parts])
-        for key in (
-            "weights",
-            "objective",
-            "risk",
-            "cost",
-            "gap",
-            "nu",
-            "solve_time",
-            "iterations",
-            "status",
-        )
+        key: np.concatenate([part[key] for part in kept]) for key in _SUMMARY_KEYS
     }
-    merged["errors"] = [e for part in parts for e in part["errors"]]
-    return merged, tuple(threads)
+    if sink is None:
+        merged["weights"] = np.concatenate([part["weights"] for part in kept])
+    merged["errors"] = [e for part in kept for e in part["errors"]]
+    return merged, tuple(threads) if any(threads) else ()
+
+
+class _ParquetSink:
+    """Writes chunk results to one parquet file, one row group per chunk."""
+
+    def __init__(self, path: str | os.PathLike[str], tickers: pd.Index | None, n: int) -> None:
+        try:
+            import pyarrow as pa
+            import pyarrow.parquet as pq
+        except ImportError:
+            raise ImportError("out= needs pyarrow: pip install 'rebalancing[parquet]'") from None
+        self._pa = pa
+        names = [f"w{i}" for i in range(n)] if tickers is None else [str(t) for t in tickers]
+        if len(set(names)) != n or {"account", "status"} & set(names):
+            raise ValueError("tickers must be distinct as strings and not 'account' or 'status'")
+        self._weight_names = names
+        self._writer: Any = None
+        self._path = path
+        self._pq = pq
+
+    def write(self, a: int, b: int, part: dict[str, Any], accounts: pd.Index | None) -> None:
+        pa = self._pa
+        labels = list(range(a, b)) if accounts is None else [accounts[r] for r in range(a, b)]
+        columns = {
+            "account": pa.array(labels),
+            "status": pa.array([_STATUS[int(x)] for x in part["status"]]),
+            "objective": pa.array(part["objective"]),
+            "gap": pa.array(part["gap"]),
+            "iterations": pa.array(part["iterations"]),
+        }
+        weights = part["weights"]
+        for i, name in enumerate(self._weight_names):
+            columns[name] = pa.array(weights[:, i])
+        table = pa.table(columns)
+        if self._writer is None:
+            self._writer = self._pq.ParquetWriter(self._path, table.schema)
+        self._writer.write_table(table)
+
+    def close(self) -> None:
+        if self._writer is not None:
+            self._writer.close()
 
 
 def _failed_part(rows: int, n: int, message: str) -> dict[str, Any]:
