@@ -534,7 +534,8 @@ def _check_accounts(
         rows = np.flatnonzero(np.broadcast_to(mask, (m,)))
         return _name(int(rows[0]), accounts)
 
-    bad = ~np.isfinite(cur).all(axis=1)
+    # In blocks of rows, so that a memory-mapped `current` is never converted whole.
+    bad = np.concatenate([~np.isfinite(cur[a : a + 4096]).all(axis=1) for a in range(0, m, 4096)])
     if bad.any():
         raise ValueError(f"current must be finite; account {first(bad)} has NaN or inf")
     for arr, name in ((cur, "current"), (tgt, "target")):

@@ -50,7 +50,7 @@ struct Settings {
     /// Budget counted in iterations: one gradient step or one polish round each.
     std::size_t max_iter = 10000;
     bool polish = true;
-    std::size_t max_polish_rounds = 30;
+    std::size_t max_polish_rounds = 100;
 };
 
 enum class Status : std::uint8_t {
