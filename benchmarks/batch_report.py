@@ -10,6 +10,8 @@ import sys
 from collections import defaultdict
 from typing import Any
 
+from reporting import fmt_seconds
+
 __all__ = ["main"]
 
 
@@ -35,8 +37,9 @@ def main(path: str) -> None:
         for name, r in sorted(rows.items(), key=lambda kv: kv[1]["median"]):
             excess = (r["objective"] - best) / abs(best)
             gap = f"{r['rel_gap']:.1e} rel" if "rel_gap" in r else ""
+            ratio = r["median"] / ours["median"]
             print(
-                f"| {group} | {name} | {_fmt(r['median'])} | {r['median'] / ours['median']:.1f} "
+                f"| {group} | {name} | {fmt_seconds(r['median'])} | {ratio:.1f} "
                 f"| {excess:.1e} | {gap} |"
             )
     for group, rows in groups.items():
@@ -49,7 +52,7 @@ def main(path: str) -> None:
         for name, r in sorted(rows.items(), key=lambda kv: kv[1]["median"] / kv[1]["accounts"]):
             per = r["median"] / r["accounts"]
             print(
-                f"| {name} | {r['accounts']} | {_fmt(r['median'])} | {_fmt(per)} "
+                f"| {name} | {r['accounts']} | {fmt_seconds(r['median'])} | {fmt_seconds(per)} "
                 f"| {1 / per:.0f} | {anchor / per:.1f} |"
             )
         one, two = rows["rebalancing_1_thread"]["median"], rows["rebalancing_2_threads"]["median"]
@@ -64,14 +67,6 @@ def main(path: str) -> None:
             f"{len(clar['objectives'])} sampled accounts our objective minus Clarabel's, relative: "
             f"at most {worst:.1e}"
         )
-
-
-def _fmt(seconds: float) -> str:
-    if seconds < 1e-3:
-        return f"{seconds * 1e6:.0f} µs"
-    if seconds < 1:
-        return f"{seconds * 1e3:.1f} ms"
-    return f"{seconds:.2f} s"
 
 
 if __name__ == "__main__":

@@ -15,6 +15,8 @@ from collections import defaultdict
 from collections.abc import Callable
 from typing import Any
 
+from reporting import fmt_seconds
+
 __all__ = ["main"]
 
 Rows = dict[str, dict[str, Any]]
@@ -51,8 +53,8 @@ def main(path: str) -> None:
             ours_bw = rows["rebalancing"]["bytes"] / ours / 1e9
             probe_bw = rows["bandwidth_probe"]["bytes"] / probe / 1e9
             print(
-                f"| {case} | {_fmt(ours)} | {_fmt(numpy)} | {numpy / ours:.1f} | {ours_bw:.1f} "
-                f"| {probe_bw:.1f} | {100 * ours_bw / probe_bw:.0f} % |"
+                f"| {case} | {fmt_seconds(ours)} | {fmt_seconds(numpy)} | {numpy / ours:.1f} "
+                f"| {ours_bw:.1f} | {probe_bw:.1f} | {100 * ours_bw / probe_bw:.0f} % |"
             )
 
     print("\nthreshold_rebalance (one portfolio, no breach) vs the textbook function:\n")
@@ -60,7 +62,7 @@ def main(path: str) -> None:
     print("|---|---|---|---|")
     for case, times in drop_in.items():
         ours, textbook = times["rebalancing"], times["textbook"]
-        print(f"| {case} | {_fmt(ours)} | {_fmt(textbook)} | {textbook / ours:.1f} |")
+        print(f"| {case} | {fmt_seconds(ours)} | {fmt_seconds(textbook)} | {textbook / ours:.1f} |")
 
 
 def _separate(rows: Rows) -> tuple[float, float, float]:
@@ -74,12 +76,6 @@ def _separate(rows: Rows) -> tuple[float, float, float]:
 def _interleaved(rows: Rows) -> tuple[float, float, float]:
     inter = rows["rebalancing"]["interleaved"]
     return inter["rebalancing"], inter["numpy"], inter["bandwidth_probe"]
-
-
-def _fmt(seconds: float) -> str:
-    if seconds < 1e-3:
-        return f"{seconds * 1e6:.0f} µs"
-    return f"{seconds * 1e3:.2f} ms"
 
 
 if __name__ == "__main__":

@@ -12,6 +12,8 @@ import sys
 from collections import defaultdict
 from typing import Any
 
+from reporting import fmt_seconds
+
 __all__ = ["main"]
 
 
@@ -39,17 +41,9 @@ def main(path: str) -> None:
             excess = (r["objective"] - best) / abs(best) if best else 0.0
             gap = f"{r['rel_gap']:.1e} rel" if "rel_gap" in r else ""
             print(
-                f"| {n} | {lam:g} | {r['solver']} | {_fmt(r['median'])} | {ratio:.1f} "
+                f"| {n} | {lam:g} | {r['solver']} | {fmt_seconds(r['median'])} | {ratio:.1f} "
                 f"| {excess:.1e} | {gap} |"
             )
-
-
-def _fmt(seconds: float) -> str:
-    if seconds < 1e-3:
-        return f"{seconds * 1e6:.0f} µs"
-    if seconds < 1:
-        return f"{seconds * 1e3:.1f} ms"
-    return f"{seconds:.2f} s"
 
 
 if __name__ == "__main__":

@@ -18,10 +18,12 @@ import pandas as pd
 
 __all__ = [
     "Labels",
+    "as_float_array",
     "as_matrix",
     "as_per_asset",
     "as_vector",
     "check_weights_sum",
+    "require_finite",
     "resolve_labels",
 ]
 
@@ -30,7 +32,8 @@ Labels: TypeAlias = pd.Index | None
 WEIGHT_SUM_TOLERANCE = 1e-6
 
 
-def _as_float_array(value: Any, name: str) -> np.ndarray:
+def as_float_array(value: Any, name: str) -> np.ndarray:
+    """``value`` as a float64 C-contiguous array (pandas unwrapped, ints converted); 0-d kept."""
     if isinstance(value, pd.DataFrame | pd.Series):
         value = value.to_numpy()
     try:
@@ -42,7 +45,8 @@ def _as_float_array(value: Any, name: str) -> np.ndarray:
     return np.asarray(arr, dtype=np.float64, order="C")
 
 
-def _require_finite(arr: np.ndarray, name: str) -> None:
+def require_finite(arr: np.ndarray, name: str) -> None:
+    """Raise ValueError naming ``name`` and the first positions of any NaN or inf."""
     if not np.isfinite(arr).all():  # the method skips numpy's Python-level dispatch
         bad = np.flatnonzero(~np.isfinite(arr.ravel()))
         raise ValueError(
@@ -52,22 +56,22 @@ def _require_finite(arr: np.ndarray, name: str) -> None:
 
 def as_vector(value: Any, name: str, n: int | None = None) -> np.ndarray:
     """A finite float64 C-contiguous vector, of length ``n`` if given."""
-    arr = _as_float_array(value, name)
+    arr = as_float_array(value, name)
     if arr.ndim != 1:
         raise ValueError(f"{name} must be one-dimensional, got shape {arr.shape}")
     if arr.size == 0:
         raise ValueError(f"{name} must not be empty")
     if n is not None and arr.shape[0] != n:
         raise ValueError(f"{name} must have length {n} (one per asset), got {arr.shape[0]}")
-    _require_finite(arr, name)
+    require_finite(arr, name)
     return arr
 
 
 def as_per_asset(value: Any, name: str, n: int) -> np.ndarray:
     """A scalar broadcast to ``n`` assets, or a length-``n`` vector."""
-    arr = _as_float_array(value, name)
+    arr = as_float_array(value, name)
     if arr.ndim == 0:
-        _require_finite(arr, name)
+        require_finite(arr, name)
         return np.full(n, float(arr))
     return as_vector(arr, name, n)
 
@@ -75,14 +79,14 @@ def as_per_asset(value: Any, name: str, n: int) -> np.ndarray:
 def as_matrix(value: Any, name: str, n: int | None = None) -> np.ndarray:
     """A finite float64 C-contiguous square matrix (``(n, n)`` if given); a float64 C array is
     used as is, never copied."""
-    arr = _as_float_array(value, name)
+    arr = as_float_array(value, name)
     if arr.ndim != 2 or arr.shape[0] != arr.shape[1]:
         raise ValueError(f"{name} must be a square matrix, got shape {arr.shape}")
     if arr.size == 0:
         raise ValueError(f"{name} must not be empty")
     if n is not None and arr.shape[0] != n:
         raise ValueError(f"{name} must have shape ({n}, {n}) to match the weights, got {arr.shape}")
-    _require_finite(arr, name)
+    require_finite(arr, name)
     return arr
 
 

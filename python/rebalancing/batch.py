@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from rebalancing import _core
-from rebalancing._validation import WEIGHT_SUM_TOLERANCE
+from rebalancing._validation import WEIGHT_SUM_TOLERANCE, as_float_array
 from rebalancing.covariance import DenseCovariance, FactorModel, as_covariance
 from rebalancing.solver import DEFAULT_ABS_TOL, DEFAULT_MAX_ITER, DEFAULT_TOL
 
@@ -432,16 +432,6 @@ def _failed_part(rows: int, n: int, message: str) -> dict[str, Any]:
 # --- inputs --------------------------------------------------------------------------------------
 
 
-def _as_float(value: Any, name: str) -> np.ndarray:
-    try:
-        arr = np.asarray(value)
-    except Exception as exc:  # ragged nested lists and the like
-        raise TypeError(f"{name} must be array-like of real numbers: {exc}") from None
-    if arr.dtype == object or arr.dtype.kind not in "iuf":
-        raise TypeError(f"{name} must hold real numbers (int or float), got dtype {arr.dtype}")
-    return np.asarray(arr, dtype=np.float64, order="C")
-
-
 def _weights_matrix(value: Any, name: str) -> tuple[np.ndarray, pd.Index | None, pd.Index | None]:
     tickers = accounts = None
     if isinstance(value, pd.DataFrame):
@@ -451,7 +441,7 @@ def _weights_matrix(value: Any, name: str) -> tuple[np.ndarray, pd.Index | None,
                 dup = labels[labels.duplicated()].unique().tolist()[:5]
                 raise ValueError(f"{name} has duplicate {what}: {dup}")
         value = value.to_numpy()
-    arr = _as_float(value, name)
+    arr = as_float_array(value, name)
     if arr.ndim != 2 or arr.shape[0] == 0 or arr.shape[1] == 0:
         raise ValueError(
             f"{name} must have shape (m, n) with m, n >= 1 (one account per row; use "
@@ -482,7 +472,7 @@ def _per_account(
         else:
             value = value.loc[tickers]
         value = value.to_numpy()
-    arr = _as_float(value, name)
+    arr = as_float_array(value, name)
     if arr.ndim == 0:
         arr = np.full(n, float(arr))
     if arr.shape not in ((n,), (m, n)):
@@ -504,7 +494,7 @@ def _lams(lam: Any, m: int, accounts: pd.Index | None) -> np.ndarray:
         if accounts is None or set(lam.index) != set(accounts):
             raise ValueError("lam accounts do not match current's accounts")
         lam = lam.loc[accounts].to_numpy()
-    arr = _as_float(lam, "lam")
+    arr = as_float_array(lam, "lam")
     if arr.ndim == 0:
         arr = np.full(m, float(arr))
     if arr.shape != (m,):

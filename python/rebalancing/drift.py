@@ -38,6 +38,7 @@ import numpy as np
 import pandas as pd
 
 from rebalancing import _core
+from rebalancing._validation import as_float_array, require_finite
 
 __all__ = ["DriftReport", "band_trades", "check_drift", "threshold_rebalance"]
 
@@ -50,29 +51,15 @@ Target = Literal["target", "edge", "inner"]
 def _finite_float(
     value: Any, name: str, ndim: tuple[int, ...], check_finite: bool = True
 ) -> np.ndarray:
-    if isinstance(value, pd.DataFrame | pd.Series):
-        value = value.to_numpy()
-    try:
-        arr = np.asarray(value)
-    except Exception as exc:  # ragged nested lists and the like
-        raise TypeError(f"{name} must be array-like of real numbers: {exc}") from None
-    if arr.dtype == object or arr.dtype.kind not in "iuf":
-        raise TypeError(f"{name} must hold real numbers (int or float), got dtype {arr.dtype}")
+    arr = as_float_array(value, name)
     if arr.ndim not in ndim:
         shapes = " or ".join({0: "a scalar", 1: "(n,)", 2: "(m, n)"}[d] for d in ndim)
         raise ValueError(f"{name} must be {shapes}, got shape {arr.shape}")
-    arr = np.asarray(arr, dtype=np.float64, order="C")  # keeps 0-d (ascontiguousarray would not)
     if arr.size == 0:
         raise ValueError(f"{name} must not be empty, got shape {arr.shape}")
     if check_finite:
-        _require_finite(arr, name)
+        require_finite(arr, name)
     return arr
-
-
-def _require_finite(arr: np.ndarray, name: str) -> None:
-    if not np.isfinite(arr).all():
-        bad = np.flatnonzero(~np.isfinite(arr.ravel()))[:5].tolist()
-        raise ValueError(f"{name} must be finite; found NaN or inf at flat position(s) {bad}")
 
 
 @dataclass(frozen=True)
@@ -448,8 +435,8 @@ def check_drift(
         threads,
     )
     if nonfinite.any():
-        _require_finite(cur2, "current")
-        _require_finite(tgt, "target")
+        require_finite(cur2, "current")
+        require_finite(tgt, "target")
         raise ValueError(  # finite inputs whose difference overflows
             "current - target overflows float64 (weights near 1e308)"
         )
@@ -597,8 +584,8 @@ def threshold_rebalance(
     # One lean pass in C++ (max |drift| and a NaN/inf check), no temporaries.
     max_drift, nonfinite = _core.max_drift(cur, tgt)
     if nonfinite:
-        _require_finite(cur, "current_weights")
-        _require_finite(tgt, "target_weights")
+        require_finite(cur, "current_weights")
+        require_finite(tgt, "target_weights")
         raise ValueError("current_weights - target_weights overflows float64")
     if not max_drift > threshold:
         return None
