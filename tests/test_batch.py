@@ -219,3 +219,22 @@ def test_memory_mapped_accounts_stream_to_parquet(tmp_path: pytest.TempPathFacto
     weights = pq.read_table(tmp_path / "o.parquet").to_pandas()  # type: ignore[operator]
     np.testing.assert_array_equal(weights[[f"w{i}" for i in range(20)]].to_numpy(), local.weights)
     assert res.optimal
+
+
+@pytest.mark.parametrize("costs", [0.0, 0.0005, 0.003])
+@pytest.mark.parametrize("lam", [1.0, 100.0])
+def test_large_trading_sets_of_a_factor_model_match_dense(costs: float, lam: float) -> None:
+    """Hundreds of trading assets: the factor model's reduced systems are solved by Woodbury."""
+    rng = np.random.default_rng(12)
+    n, k = 300, 5
+    loadings = rng.normal(0.0, 0.15, size=(n, k))
+    half = rng.normal(size=(k, k))
+    fm = rb.FactorModel(loadings, half @ half.T / k, rng.uniform(0.01, 0.05, size=n) ** 2)
+    cur, tgt = _accounts(rng, 2, n)
+    by_factor = rb.solve(cur, tgt, fm, costs, lam)
+    by_dense = rb.solve(cur, tgt, fm.dense(), costs, lam)
+    assert by_factor.status == "optimal" and by_dense.status == "optimal"
+    if costs == 0.0:  # every asset trades: the Woodbury path was taken
+        assert by_factor.largest_system >= 64
+    scale = max(abs(by_dense.objective), 1e-15)
+    assert abs(by_factor.objective - by_dense.objective) <= 1e-9 * scale + 1e-14

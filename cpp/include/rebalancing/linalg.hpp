@@ -8,11 +8,22 @@
 #include <algorithm>
 #include <cmath>
 #include <cstddef>
+#include <utility>
 #include <vector>
 
-#include "covariance.hpp"
-
 namespace rebalancing {
+
+/// Dot product with eight independent partial sums: a fixed summation order (so results are
+/// reproducible) that compilers vectorise without -ffast-math.
+inline double dot(const double* a, const double* b, std::size_t n) {
+    double acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+    std::size_t j = 0;
+    for (; j + 8 <= n; j += 8)
+        for (std::size_t k = 0; k < 8; ++k) acc[k] += a[j + k] * b[j + k];
+    double tail = 0.0;
+    for (; j < n; ++j) tail += a[j] * b[j];
+    return ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7])) + tail;
+}
 
 /// In-place lower Cholesky factor of the row-major m x m matrix a + delta I (upper part
 /// ignored). Row-oriented so that every inner product runs over contiguous memory.
@@ -45,30 +56,69 @@ inline void cholesky_solve(const double* l, std::size_t m, double* b) {
     }
 }
 
+/// A reduced matrix A (the m x m block of 2 lam Sigma over the trading assets) as the saddle
+/// solve needs it: products with A, and solves with A + delta I after factorize(delta).
+class ReducedMatrix {
+   public:
+    virtual ~ReducedMatrix() = default;
+    virtual std::size_t size() const = 0;
+    /// out = A y.
+    virtual void multiply(const double* y, double* out) const = 0;
+    /// Prepares solve() for A + delta I; false if that failed (e.g. a non-positive pivot).
+    virtual bool factorize(double delta) = 0;
+    /// b <- (A + delta I)^{-1} b.
+    virtual void solve(double* b) const = 0;
+    /// max_i A_ii: the scale that delta is relative to.
+    virtual double diagonal_scale() const = 0;
+};
+
+/// A dense reduced matrix, factorised by Cholesky: O(m^3).
+class DenseReduced final : public ReducedMatrix {
+   public:
+    DenseReduced(std::vector<double> a, std::size_t m) : a_(std::move(a)), m_(m) {}
+    std::size_t size() const override { return m_; }
+    void multiply(const double* y, double* out) const override {
+        for (std::size_t i = 0; i < m_; ++i) out[i] = dot(a_.data() + i * m_, y, m_);
+    }
+    bool factorize(double delta) override {
+        l_ = a_;
+        return cholesky(l_.data(), m_, delta);
+    }
+    void solve(double* b) const override { cholesky_solve(l_.data(), m_, b); }
+    double diagonal_scale() const override {
+        double scale = 0.0;
+        for (std::size_t i = 0; i < m_; ++i) scale = std::max(scale, std::abs(a_[i * m_ + i]));
+        return scale;
+    }
+
+   private:
+    std::vector<double> a_, l_;
+    std::size_t m_;
+};
+
 /// Solves the saddle-point system above through the Schur complement of a regularised
 /// factorisation (A + delta I = L L'), then refines against the exact A. Regularisation keeps
 /// a rank-deficient A (sample covariance of few observations) factorisable; refinement removes
 /// its bias whenever the saddle system itself is non-singular.
 class SaddleSolver {
    public:
-    /// Factorises a (row-major, m x m, copied). Returns false if no regularisation worked.
-    bool factorize(const std::vector<double>& a, std::size_t m) {
-        m_ = m;
-        a_ = a;
-        double scale = 0.0;
-        for (std::size_t i = 0; i < m; ++i) scale = std::max(scale, std::abs(a[i * m + i]));
+    /// Factorises A + delta I for the first delta that works. Returns false if none did.
+    /// `a` must outlive the solver.
+    bool factorize(ReducedMatrix& a) {
+        a_ = &a;
+        m_ = a.size();
+        double scale = a.diagonal_scale();
         if (scale == 0.0) scale = 1.0;
         // delta trades off the conditioning of the factor (larger helps a rank-deficient A)
         // against the speed of refinement (each step shrinks the error by delta / (lambda +
-        // delta) along an eigenvalue lambda of A); 1e-10 relative converges in a few steps.
+        // delta) along an eigenvalue lambda of A).
         for (double rel : {1e-11, 1e-9, 1e-7, 1e-5}) {
-            l_ = a;
-            if (cholesky(l_.data(), m, rel * scale)) {
-                ones_.assign(m, 1.0);
-                cholesky_solve(l_.data(), m, ones_.data());
+            if (a.factorize(rel * scale)) {
+                ones_.assign(m_, 1.0);
+                a.solve(ones_.data());
                 schur_ = 0.0;
                 for (double v : ones_) schur_ += v;
-                return schur_ > 0.0;
+                if (schur_ > 0.0 && std::isfinite(schur_)) return true;
             }
         }
         return false;
@@ -80,12 +130,13 @@ class SaddleSolver {
     /// steps converge to one near the guess rather than jumping along the null space.
     void solve(const std::vector<double>& b, double rho, std::vector<double>& y, double& nu,
                int max_refinements = 60) const {
-        std::vector<double> ry(m_), dy(m_);
+        std::vector<double> ry(m_), dy(m_), ay(m_);
         double previous = INFINITY;
         for (int k = 0; k < max_refinements; ++k) {
+            a_->multiply(y.data(), ay.data());
             double sum_y = 0.0, norm = 0.0;
             for (std::size_t i = 0; i < m_; ++i) {
-                ry[i] = b[i] - dot(a_.data() + i * m_, y.data(), m_) - nu;
+                ry[i] = b[i] - ay[i] - nu;
                 sum_y += y[i];
                 norm = std::max(norm, std::abs(ry[i]));
             }
@@ -104,15 +155,16 @@ class SaddleSolver {
     void apply_inverse(const std::vector<double>& b, double rho, std::vector<double>& y,
                        double& nu) const {
         y = b;
-        cholesky_solve(l_.data(), m_, y.data());
+        a_->solve(y.data());
         double sum = 0.0;
         for (double v : y) sum += v;
         nu = (sum - rho) / schur_;
         for (std::size_t i = 0; i < m_; ++i) y[i] -= nu * ones_[i];
     }
 
+    ReducedMatrix* a_ = nullptr;
     std::size_t m_ = 0;
-    std::vector<double> a_, l_, ones_;
+    std::vector<double> ones_;
     double schur_ = 0.0;
 };
 

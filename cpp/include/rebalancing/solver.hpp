@@ -28,6 +28,7 @@
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <set>
 #include <stdexcept>
 #include <string>
@@ -326,17 +327,16 @@ class Solver {
             nu = 0.0;
             return std::abs(fixed_sum - s_.total) <= 1e-14 * static_cast<double>(n_);
         }
-        std::vector<double> rhs(m), a(m * m), y;
+        std::vector<double> rhs(m), y;
         cov_.multiply_rows(free_, d_.data(), rhs.data());
         for (std::size_t r = 0; r < m; ++r) {
             const std::size_t i = free_[r];
             const double slope = pieces[i] == Piece::buy ? s_.buy[i] : -s_.sell[i];
             rhs[r] = -2.0 * lam_ * rhs[r] - slope;
         }
-        cov_.principal_submatrix(free_, a.data());
-        for (double& v : a) v *= 2.0 * lam_;
+        const std::unique_ptr<ReducedMatrix> a = cov_.reduced(free_, 2.0 * lam_);
         SaddleSolver saddle;
-        if (!saddle.factorize(a, m)) return false;
+        if (!saddle.factorize(*a)) return false;
         const double rho = s_.total - fixed_sum - free_target;
         // Start from the best point so far: with a singular Sigma_FF the solution nearest to it.
         y.resize(m);
@@ -436,7 +436,7 @@ class Solver {
         std::vector<Piece> pieces(n_);
         for (std::size_t i = 0; i < n_; ++i) pieces[i] = piece_of(i, cur.w[i]);
         const std::size_t max_rounds = 100 + 4 * n_;
-        std::vector<double> a, c, p;
+        std::vector<double> c, p;
         for (std::size_t round = 0; round < max_rounds && res.iterations < settings_.max_iter;
              ++round) {
             ++res.iterations;
@@ -453,19 +453,19 @@ class Solver {
             p.assign(m, 0.0);
             double nu = m == 1 ? -c[0] : cur.nu, slope = 0.0, curvature = 0.0;
             if (m >= 2) {
-                a.resize(m * m);
-                cov_.principal_submatrix(free_, a.data());
-                for (double& v : a) v *= 2.0 * lam_;
+                const std::unique_ptr<ReducedMatrix> a = cov_.reduced(free_, 2.0 * lam_);
                 SaddleSolver saddle;
-                if (!saddle.factorize(a, m)) return;
+                if (!saddle.factorize(*a)) return;
                 std::vector<double> rhs(m);
                 for (std::size_t r = 0; r < m; ++r) rhs[r] = -c[r];
                 nu = 0.0;
                 saddle.solve(rhs, 0.0, p, nu);
+                std::vector<double> ap(m);
+                a->multiply(p.data(), ap.data());
                 for (std::size_t r = 0; r < m; ++r) {
                     if (!std::isfinite(p[r])) return;
                     slope += c[r] * p[r];
-                    curvature += p[r] * dot(a.data() + r * m, p.data(), m);
+                    curvature += p[r] * ap[r];
                 }
             }
             // Line search: the exact minimiser along p, cut at the first blocking bound.
