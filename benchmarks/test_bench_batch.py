@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import time
 from typing import Any
 
 import numpy as np
@@ -122,3 +123,25 @@ def test_batch(benchmark: Any, name: str) -> None:
 
 def _with_current(inst: Instance, current: np.ndarray) -> Instance:
     return dataclasses.replace(inst, current=np.ascontiguousarray(current))
+
+
+def test_thread_scaling(benchmark: Any) -> None:
+    """1 and 2 threads on the whole batch, alternated within each round (the machine's speed
+    drifts between separately timed rows); the median ratio goes to extra_info."""
+    inst = _instance(BATCH_N, BATCH_K, False)
+    fm = _factor_model(BATCH_N, BATCH_K)
+    current = _accounts()
+    benchmark.group = f"threads {BATCH_M}x{BATCH_N} k={BATCH_K}"
+    benchmark.extra_info.update({"name": "thread_scaling", "accounts": BATCH_M})
+
+    def alternate() -> float:
+        times = []
+        for threads in (1, 2):
+            start = time.perf_counter()
+            rb.solve_batch(current, inst.target, fm, inst.costs, LAM, n_threads=threads)
+            times.append(time.perf_counter() - start)
+        return times[0] / times[1]
+
+    ratios = [alternate() for _ in range(3)]
+    benchmark.extra_info["ratios"] = ratios
+    benchmark.pedantic(lambda: None, rounds=1)
