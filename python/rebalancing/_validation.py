@@ -22,6 +22,9 @@ __all__ = [
     "as_matrix",
     "as_per_asset",
     "as_vector",
+    "check_count",
+    "check_same_labels",
+    "check_scalar",
     "check_weights_sum",
     "require_finite",
     "resolve_labels",
@@ -151,3 +154,36 @@ def resolve_labels(named: Sequence[tuple[str, Any]]) -> tuple[Labels, list[Any]]
             value = value.reindex(index=index, columns=index)
         aligned.append(value)
     return index, aligned
+
+
+def check_scalar(value: Any, name: str, *, minimum: float, strict: bool = False) -> float:
+    """A finite real number ``>= minimum`` (``> minimum`` if ``strict``), as a float."""
+    if isinstance(value, bool) or not isinstance(value, int | float | np.integer | np.floating):
+        raise TypeError(f"{name} must be a real number, got {type(value).__name__}")
+    v = float(value)
+    if not np.isfinite(v) or v < minimum or (strict and v == minimum):
+        relation = ">" if strict else ">="
+        raise ValueError(f"{name} must be finite and {relation} {minimum:g}, got {value!r}")
+    return v
+
+
+def check_count(value: Any, name: str, *, minimum: int, meaning: str = "") -> int:
+    """An integer (not a bool) ``>= minimum``, as an int; ``meaning`` is added to the message."""
+    if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < minimum:
+        extra = f" ({meaning})" if meaning else ""
+        raise ValueError(f"{name} must be an integer >= {minimum}{extra}, got {value!r}")
+    return int(value)
+
+
+def check_same_labels(index: pd.Index, reference: pd.Index, name: str, ref_name: str) -> None:
+    """``index`` must hold the same unique labels as ``reference`` (in any order)."""
+    if index.has_duplicates:
+        raise ValueError(
+            f"{name} has duplicates: {index[index.duplicated()].unique().tolist()[:5]}"
+        )
+    if not index.equals(reference) and (
+        len(index) != len(reference) or not index.isin(reference).all()
+    ):
+        missing = reference.difference(index).tolist()[:5]
+        extra = index.difference(reference).tolist()[:5]
+        raise ValueError(f"{name} do not match {ref_name}: missing {missing}, unexpected {extra}")

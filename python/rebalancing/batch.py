@@ -19,7 +19,13 @@ import numpy as np
 import pandas as pd
 
 from rebalancing import _core
-from rebalancing._validation import WEIGHT_SUM_TOLERANCE, as_float_array
+from rebalancing._validation import (
+    WEIGHT_SUM_TOLERANCE,
+    as_float_array,
+    check_count,
+    check_same_labels,
+    check_scalar,
+)
 from rebalancing.covariance import DenseCovariance, FactorModel, as_covariance
 from rebalancing.solver import DEFAULT_ABS_TOL, DEFAULT_MAX_ITER, DEFAULT_TOL
 
@@ -170,12 +176,10 @@ def solve_batch(
     ):
         if not cov.tickers.equals(tickers):
             raise ValueError("cov tickers do not match the weights' tickers (same order needed)")
-    if isinstance(n_threads, bool) or not isinstance(n_threads, int | np.integer) or n_threads < 0:
-        raise ValueError(f"n_threads must be an integer >= 0 (0 = all cores), got {n_threads!r}")
-    if not isinstance(max_iter, int | np.integer) or max_iter < 1:
-        raise ValueError(f"max_iter must be a positive integer, got {max_iter!r}")
-    if not (math.isfinite(tol) and tol > 0) or not (math.isfinite(abs_tol) and abs_tol >= 0):
-        raise ValueError(f"tol must be > 0 and abs_tol >= 0, got {tol!r}, {abs_tol!r}")
+    n_threads = check_count(n_threads, "n_threads", minimum=0, meaning="0 = all cores")
+    max_iter = check_count(max_iter, "max_iter", minimum=1)
+    tol = check_scalar(tol, "tol", minimum=0.0, strict=True)
+    abs_tol = check_scalar(abs_tol, "abs_tol", minimum=0.0)
     problem = _Rows(
         cur, tgt, buy, sell, lo, hi, lams, warm, float(tol), float(abs_tol), int(max_iter)
     )
@@ -298,8 +302,7 @@ def _spans(m: int, chunk_size: int | None, on_executor: bool) -> list[tuple[int,
     if chunk_size is None:
         chunk_size = math.ceil(m / 16) if on_executor else min(4096, math.ceil(m / 64))
         chunk_size = max(1, chunk_size)
-    if isinstance(chunk_size, bool) or not isinstance(chunk_size, int) or chunk_size < 1:
-        raise ValueError(f"chunk_size must be a positive integer, got {chunk_size!r}")
+    chunk_size = check_count(chunk_size, "chunk_size", minimum=1)
     return [(a, min(m, a + chunk_size)) for a in range(0, m, chunk_size)]
 
 
@@ -458,16 +461,10 @@ def _per_account(
         if tickers is None:
             raise ValueError(f"{name} is labelled by ticker but current is not; label both")
         cols = value.index if isinstance(value, pd.Series) else value.columns
-        if set(cols) != set(tickers) or len(cols) != len(tickers):
-            missing = tickers.difference(cols).tolist()[:5]
-            extra = cols.difference(tickers).tolist()[:5]
-            raise ValueError(
-                f"{name} tickers do not match current: missing {missing}, unexpected {extra}"
-            )
+        check_same_labels(cols, tickers, f"{name} tickers", "current")
         if isinstance(value, pd.DataFrame):
             assert accounts is not None
-            if set(value.index) != set(accounts) or len(value.index) != len(accounts):
-                raise ValueError(f"{name} accounts do not match current's accounts")
+            check_same_labels(value.index, accounts, f"{name} accounts", "current's accounts")
             value = value.loc[accounts, tickers]
         else:
             value = value.loc[tickers]
@@ -491,8 +488,9 @@ def _per_account(
 
 def _lams(lam: Any, m: int, accounts: pd.Index | None) -> np.ndarray:
     if isinstance(lam, pd.Series):
-        if accounts is None or set(lam.index) != set(accounts):
-            raise ValueError("lam accounts do not match current's accounts")
+        if accounts is None:
+            raise ValueError("lam is labelled by account but current is not")
+        check_same_labels(lam.index, accounts, "lam accounts", "current's accounts")
         lam = lam.loc[accounts].to_numpy()
     arr = as_float_array(lam, "lam")
     if arr.ndim == 0:

@@ -38,7 +38,12 @@ import numpy as np
 import pandas as pd
 
 from rebalancing import _core
-from rebalancing._validation import as_float_array, require_finite
+from rebalancing._validation import (
+    as_float_array,
+    check_count,
+    check_same_labels,
+    require_finite,
+)
 
 __all__ = ["DriftReport", "band_trades", "check_drift", "threshold_rebalance"]
 
@@ -85,28 +90,15 @@ def _align(current: Any, target: Any) -> tuple[Any, Any, _Labels]:
         target_tickers = target.columns if isinstance(target, pd.DataFrame) else target.index
         if tickers is None:
             raise ValueError("target has ticker labels but current does not; label both or neither")
-        _same_set(target_tickers, tickers, "target tickers", "current")
+        check_same_labels(target_tickers, tickers, "target tickers", "current")
         if isinstance(target, pd.DataFrame):
             if accounts is None:
                 raise ValueError("target is a DataFrame (per account) but current is not")
-            _same_set(target.index, accounts, "target accounts", "current")
+            check_same_labels(target.index, accounts, "target accounts", "current")
             target = target.loc[accounts, tickers]
         else:
             target = target.loc[tickers]
     return current, target, _Labels(tickers, accounts)
-
-
-def _same_set(index: pd.Index, reference: pd.Index, name: str, ref_name: str) -> None:
-    if index.has_duplicates:
-        raise ValueError(
-            f"{name} has duplicates: {index[index.duplicated()].unique().tolist()[:5]}"
-        )
-    if not index.equals(reference) and (
-        len(index) != len(reference) or not index.isin(reference).all()
-    ):
-        missing = reference.difference(index).tolist()[:5]
-        extra = index.difference(reference).tolist()[:5]
-        raise ValueError(f"{name} do not match {ref_name}: missing {missing}, unexpected {extra}")
 
 
 def _per_asset(value: Any, name: str, n: int, tickers: pd.Index | None) -> np.ndarray | float:
@@ -116,7 +108,7 @@ def _per_asset(value: Any, name: str, n: int, tickers: pd.Index | None) -> np.nd
     if isinstance(value, pd.Series):
         if tickers is None:
             raise ValueError(f"{name} is labelled by ticker but the weights are not")
-        _same_set(value.index, tickers, f"{name} tickers", "the weights")
+        check_same_labels(value.index, tickers, f"{name} tickers", "the weights")
         value = value.loc[tickers]
     arr = _finite_float(value, name, (0, 1))
     if arr.ndim == 1 and arr.shape[0] != n:
@@ -171,12 +163,6 @@ def _groups(
     if (bands < 0).any():
         raise ValueError(f"group_bands must be >= 0, got min {bands.min():g}")
     return codes.astype(np.int32), names, bands
-
-
-def _threads(n_threads: Any) -> int:
-    if isinstance(n_threads, bool) or not isinstance(n_threads, int | np.integer) or n_threads < 0:
-        raise ValueError(f"n_threads must be an integer >= 0 (0 = all cores), got {n_threads!r}")
-    return int(n_threads)
 
 
 # --- the report ----------------------------------------------------------------------------------
@@ -273,8 +259,9 @@ class DriftReport:
 
     @property
     def group_excess(self) -> Any:
-        assert self.group_bands is not None or self.group_names is None
-        bands = self.group_bands if self.group_bands is not None else 0.0
+        bands = (
+            0.0 if self.group_bands is None else self.group_bands
+        )  # no groups: _per_group raises
         return self._per_group(np.abs(self._group_drift) - bands, "group_excess")
 
     @property
@@ -413,8 +400,6 @@ def check_drift(
             + (f" or ({m}, {n})" if batch else "")
             + f" to match current {cur.shape}, got {tgt.shape}"
         )
-    if tgt.ndim == 2 and not batch:  # pragma: no cover - excluded by the shape test above
-        raise ValueError("target is a batch but current is a single portfolio")
     abs_b = None if abs_band is None else _per_asset(abs_band, "abs_band", n, labels.tickers)
     rel_b = None if rel_band is None else _per_asset(rel_band, "rel_band", n, labels.tickers)
     if bands is not None:
@@ -423,7 +408,7 @@ def check_drift(
     grouping = _groups(groups, group_bands, n, labels.tickers)
     if abs_b is None and rel_b is None and grouping is None:
         raise ValueError("give at least one band rule: abs_band, rel_band, bands or group_bands")
-    threads = _threads(n_threads)
+    threads = check_count(n_threads, "n_threads", minimum=0, meaning="0 = all cores")
     group_ids = grouping[0] if grouping else None
     max_drift, max_excess, n_breaches, group_drift, nonfinite = _core.check_drift(
         cur2,

@@ -30,6 +30,8 @@ from rebalancing._validation import (
     Labels,
     as_per_asset,
     as_vector,
+    check_count,
+    check_scalar,
     check_weights_sum,
     resolve_labels,
 )
@@ -190,11 +192,10 @@ def solve(
     tgt = as_vector(target, "target", n)
     check_weights_sum(cur, "current")
     check_weights_sum(tgt, "target")
-    lam = _check_scalar(lam, "lam", minimum=0.0)
-    tol = _check_scalar(tol, "tol", minimum=0.0, strict=True)
-    abs_tol = _check_scalar(abs_tol, "abs_tol", minimum=0.0)
-    if not isinstance(max_iter, int | np.integer) or max_iter < 1:
-        raise ValueError(f"max_iter must be a positive integer, got {max_iter!r}")
+    lam = check_scalar(lam, "lam", minimum=0.0)
+    tol = check_scalar(tol, "tol", minimum=0.0, strict=True)
+    abs_tol = check_scalar(abs_tol, "abs_tol", minimum=0.0)
+    max_iter = check_count(max_iter, "max_iter", minimum=1)
     base = as_per_asset(costs, "costs", n)
     buy = base if buy_costs is None else as_per_asset(buy_costs, "buy_costs", n)
     sell = base if sell_costs is None else as_per_asset(sell_costs, "sell_costs", n)
@@ -244,16 +245,6 @@ def optimal_rebalance(
             f"gap {res.gap:.3g}; call rebalancing.solve for the best point found"
         )
     return res.weights
-
-
-def _check_scalar(value: Any, name: str, *, minimum: float, strict: bool = False) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float | np.integer | np.floating):
-        raise TypeError(f"{name} must be a real number, got {type(value).__name__}")
-    v = float(value)
-    if not np.isfinite(v) or v < minimum or (strict and v == minimum):
-        relation = ">" if strict else ">="
-        raise ValueError(f"{name} must be finite and {relation} {minimum:g}, got {value!r}")
-    return v
 
 
 def _result(raw: dict[str, Any], current: np.ndarray, labels: Labels) -> RebalanceResult:

@@ -204,8 +204,8 @@ class FactorReduced final : public ReducedMatrix {
                 for (std::size_t t = c; t < k; ++t) v += u_[r * k + t] * l[t * k + c];
                 w_[r * k + c] = root * v;
             }
+        std::vector<double> fu(k);
         for (std::size_t r = 0; r < m_; ++r) {
-            std::vector<double> fu(k);
             for (std::size_t c = 0; c < k; ++c) fu[c] = dot(f + c * k, u_.data() + r * k, k);
             diag_ = std::max(diag_, dd_[r] + scale * dot(u_.data() + r * k, fu.data(), k));
         }
