@@ -10,6 +10,7 @@
 #include <stdexcept>
 #include <string>
 
+#include "rebalancing/backtest.hpp"
 #include "rebalancing/batch.hpp"
 #include "rebalancing/covariance.hpp"
 #include "rebalancing/drift.hpp"
@@ -275,6 +276,94 @@ py::tuple check_drift(const Array& current, const Array& target,
     return py::make_tuple(max_drift, max_excess, breaches, group_drift, nonfinite);
 }
 
+using ByteArray = py::array_t<std::uint8_t, py::array::c_style | py::array::forcecast>;
+
+/// A backtest with the arrays it views kept alive. Inputs are validated by the Python layer;
+/// shapes are checked again here because a wrong shape would read out of bounds.
+class PyBacktest {
+   public:
+    PyBacktest(Array returns, Array target, ByteArray check, std::optional<Array> band,
+               Array linear_rates, std::optional<Array> impact, const Array& initial, double nav0,
+               bool stop_at_events)
+        : returns_(std::move(returns)),
+          target_(std::move(target)),
+          check_(std::move(check)),
+          band_(std::move(band)),
+          linear_(std::move(linear_rates)),
+          impact_(std::move(impact)) {
+        if (returns_.ndim() != 2) throw std::invalid_argument("returns must be (periods, assets)");
+        const auto periods = static_cast<std::size_t>(returns_.shape(0));
+        const auto n = static_cast<std::size_t>(returns_.shape(1));
+        if (n == 0) throw std::invalid_argument("returns must have at least one asset");
+        require_vector(target_, n, "target");
+        require_vector(initial, n, "initial");
+        if (check_.ndim() != 1 || static_cast<std::size_t>(check_.shape(0)) != periods)
+            throw std::invalid_argument("check must have shape (periods,)");
+        if (band_) require_vector(*band_, n, "band");
+        if (linear_.ndim() != 2 || static_cast<std::size_t>(linear_.shape(1)) != n)
+            throw std::invalid_argument("linear_rates must be (components, assets)");
+        if (impact_ &&
+            (impact_->ndim() != 2 || static_cast<std::size_t>(impact_->shape(0)) != periods ||
+             static_cast<std::size_t>(impact_->shape(1)) != n))
+            throw std::invalid_argument("impact must be (periods, assets)");
+        if (!(nav0 > 0.0) || !std::isfinite(nav0))
+            throw std::invalid_argument("initial_nav must be a positive finite number");
+        rebalancing::BacktestData data;
+        data.returns = returns_.data();
+        data.periods = periods;
+        data.assets = n;
+        data.target = target_.data();
+        data.check = check_.data();
+        data.band = band_ ? band_->data() : nullptr;
+        data.linear_rates = linear_.data();
+        data.linear_components = static_cast<std::size_t>(linear_.shape(0));
+        data.impact = impact_ ? impact_->data() : nullptr;
+        const auto mode =
+            stop_at_events ? rebalancing::OnEvent::stop : rebalancing::OnEvent::trade_to_target;
+        core_ = std::make_unique<rebalancing::Backtest>(data, initial.data(), nav0, mode);
+    }
+
+    long run() {
+        py::gil_scoped_release release;
+        return core_->run();
+    }
+
+    Array weights() const {
+        const auto& w = core_->weights();
+        return Array(static_cast<py::ssize_t>(w.size()), w.data());
+    }
+
+    void trade(const Array& new_weights) {
+        require_vector(new_weights, core_->weights().size(), "new_weights");
+        core_->trade(new_weights.data());
+    }
+
+    py::dict results() const {
+        const auto& r = core_->record();
+        const auto periods = static_cast<py::ssize_t>(r.nav.size());
+        const auto n = static_cast<py::ssize_t>(core_->weights().size());
+        const auto k = static_cast<py::ssize_t>(linear_.shape(0));
+        py::dict out;
+        out["gross_return"] = Array(periods, r.gross_return.data());
+        out["turnover"] = Array(periods, r.turnover.data());
+        out["linear_cost"] = Array({periods, k}, r.linear_cost.data());
+        out["impact_cost"] = Array(periods, r.impact_cost.data());
+        out["nav"] = Array(periods, r.nav.data());
+        out["max_drift"] = Array(periods, r.max_drift.data());
+        out["traded"] = py::array_t<bool>(periods, reinterpret_cast<const bool*>(r.traded.data()));
+        out["weights"] = Array({periods, n}, r.weights.data());
+        return out;
+    }
+
+   private:
+    Array returns_, target_;
+    ByteArray check_;
+    std::optional<Array> band_;
+    Array linear_;
+    std::optional<Array> impact_;
+    std::unique_ptr<rebalancing::Backtest> core_;
+};
+
 }  // namespace
 
 PYBIND11_MODULE(_core, m) {
@@ -331,4 +420,17 @@ PYBIND11_MODULE(_core, m) {
           "Fused drift reductions per portfolio: (max_drift, max_excess, breaches, group_drift, "
           "nonfinite). "
           "Inputs are validated by the Python layer.");
+    py::class_<PyBacktest>(m, "Backtest",
+                           "The inner loop of a backtest (see backtest.hpp for the conventions).")
+        .def(py::init<Array, Array, ByteArray, std::optional<Array>, Array, std::optional<Array>,
+                      const Array&, double, bool>(),
+             py::arg("returns"), py::arg("target"), py::arg("check"), py::arg("band"),
+             py::arg("linear_rates"), py::arg("impact"), py::arg("initial"), py::arg("nav0"),
+             py::arg("stop_at_events"))
+        .def("run", &PyBacktest::run,
+             "Advance to the next event; its period, or -1 at the end of the data.")
+        .def("weights", &PyBacktest::weights, "The current (pre-trade at an event) weights.")
+        .def("trade", &PyBacktest::trade, py::arg("new_weights"),
+             "Trade to new_weights at the current event.")
+        .def("results", &PyBacktest::results, "Per-period records, as fresh arrays.");
 }

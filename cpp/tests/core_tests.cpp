@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "rebalancing/backtest.hpp"
 #include "rebalancing/batch.hpp"
 #include "rebalancing/certificate.hpp"
 #include "rebalancing/covariance.hpp"
@@ -560,6 +561,54 @@ void test_factor_covariance_matches_dense() {
     check(serr <= 1e-9 * size, "Woodbury solve equals the dense Cholesky solve (F + jitter)");
 }
 
+void test_backtest_by_hand() {
+    // Two assets, target 50/50, A +10 % then flat; 10 bp per unit traded on both components.
+    const std::vector<double> returns = {0.10, 0.0, 0.0, 0.0};
+    const std::vector<double> target = {0.5, 0.5};
+    const std::vector<std::uint8_t> every = {1, 1};
+    const std::vector<double> rates = {0.001, 0.001, 0.0005, 0.0005};
+    rebalancing::BacktestData data;
+    data.returns = returns.data();
+    data.periods = 2;
+    data.assets = 2;
+    data.target = target.data();
+    data.check = every.data();
+    data.linear_rates = rates.data();
+    data.linear_components = 2;
+    rebalancing::Backtest to_target(data, target.data(), 1.0,
+                                    rebalancing::OnEvent::trade_to_target);
+    check(to_target.run() == -1, "trade-to-target runs to the end in one call");
+    const auto& rec = to_target.record();
+    const double z = 0.55 / 1.05 - 0.5;
+    check(std::abs(rec.gross_return[0] - 0.05) <= 1e-15, "gross return of period 0");
+    check(std::abs(rec.turnover[0] - z) <= 1e-15, "one-way turnover of period 0");
+    check(std::abs(rec.linear_cost[0] - 0.001 * 2 * z) <= 1e-17, "commission of period 0");
+    check(std::abs(rec.linear_cost[1] - 0.0005 * 2 * z) <= 1e-17, "spread of period 0");
+    check(std::abs(rec.nav[0] - 1.05 * (1 - 0.0015 * 2 * z)) <= 1e-15, "nav after costs");
+    check(rec.traded[0] == 1 && rec.traded[1] == 0, "only period 0 trades");
+
+    // The same with events handed back: trade to 60/40 at period 0, nothing at period 1.
+    const std::vector<double> band = {0.01, 0.01};
+    data.band = band.data();
+    rebalancing::Backtest stop(data, target.data(), 1.0, rebalancing::OnEvent::stop);
+    check(stop.run() == 0, "the breach of period 0 is an event");
+    check(std::abs(stop.weights()[0] - 0.55 / 1.05) <= 1e-15, "pre-trade weights at the event");
+    const std::vector<double> chosen = {0.6, 0.4};
+    stop.trade(chosen.data());
+    // Period 1 drift is 0.1 > band: a second event, where the caller does not trade.
+    check(stop.run() == 1, "period 1 is an event too");
+    check(stop.run() == -1, "then the data ends");
+    check(stop.record().weights[2] == 0.6 && stop.record().traded[1] == 0,
+          "weights carried when the caller does not trade");
+    bool threw = false;
+    try {
+        stop.trade(chosen.data());
+    } catch (const std::logic_error&) {
+        threw = true;
+    }
+    check(threw, "trade() outside an event throws");
+}
+
 }  // namespace
 
 int main() {
@@ -572,6 +621,7 @@ int main() {
     test_linear_program_ties_under_rounding();
     test_drift_against_naive_loop();
     test_factor_covariance_matches_dense();
+    test_backtest_by_hand();
     std::printf("%d passed, %d failed\n", g_passed, g_failed);
     return g_failed == 0 ? 0 : 1;
 }

@@ -1,26 +1,46 @@
 """Portfolio rebalancing with a certified C++ core.
 
 The main entry points are :func:`solve` (the full result) and :func:`optimal_rebalance` (the
-drop-in for the textbook scipy function) for cost-aware rebalancing, and :func:`check_drift`,
-:func:`band_trades` and :func:`threshold_rebalance` (the textbook drop-in) for band checks.
+drop-in for the textbook scipy function) for cost-aware rebalancing; :func:`check_drift`,
+:func:`band_trades` and :func:`threshold_rebalance` (the textbook drop-in) for band checks; and
+:func:`backtest` / :func:`compare` to measure policies (:class:`Calendar`, :class:`Threshold`,
+:class:`CostAware`, :class:`Never`) on real data (:mod:`rebalancing.datasets`).
 """
 
+from rebalancing.backtest import BacktestResult, backtest, backtests, compare, summary_table
 from rebalancing.batch import BatchResult, solve_batch
+from rebalancing.costs import CostModel, LinearCost, MarketImpact
 from rebalancing.covariance import DenseCovariance, FactorModel
 from rebalancing.drift import DriftReport, band_trades, check_drift, threshold_rebalance
+from rebalancing.policies import Calendar, CostAware, Never, Threshold, policies_from_toml
+from rebalancing.schedule import Schedule
 from rebalancing.solver import RebalanceResult, optimal_rebalance, solve
 
 __all__ = [
+    "BacktestResult",
     "BatchResult",
+    "Calendar",
+    "CostAware",
+    "CostModel",
     "DenseCovariance",
     "DriftReport",
     "FactorModel",
+    "LinearCost",
+    "MarketImpact",
+    "Never",
     "RebalanceResult",
+    "Schedule",
+    "Threshold",
+    "backtest",
+    "backtests",
     "band_trades",
     "check_drift",
+    "compare",
     "optimal_rebalance",
+    "policies_from_toml",
     "solve",
     "solve_batch",
+    "summary_table",
     "threshold_rebalance",
 ]
 __version__ = "0.1.0"

@@ -1,0 +1,201 @@
+r"""Rebalancing schedules: on which rows of a returns table a policy looks at the portfolio.
+
+A schedule is a frequency (``"daily"``, ``"weekly"``, ``"monthly"``, ``"quarterly"``,
+``"annual"``) and a side (the ``"first"`` or ``"last"`` trading day of each period), or an explicit
+list of dates.
+
+Trading days come from a real exchange calendar when the optional ``exchange_calendars`` package
+is installed (``pip install "rebalancing[calendars]"``; New York, ``"XNYS"``, by default), so
+"the last trading day of March" knows about Good Friday. Without it, business days (Monday to
+Friday, no holidays) are used and :attr:`Schedule.note` says so; the CLI prints that note.
+
+How a scheduled date meets the data: row ``t`` of a returns table is the return *up to* its date,
+and the policy acts at the end of that date. A scheduled trading day is acted on at the first
+row dated on or after it (the same day when the data have it; the next available row when the
+data skip it, e.g. monthly data with month-end labels). Scheduled days after the last row are
+dropped. Weekly periods run Monday to Sunday.
+"""
+
+from __future__ import annotations
+
+import functools
+import warnings
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+
+__all__ = ["FREQUENCIES", "Schedule", "as_schedule", "trading_days"]
+
+#: Accepted frequency names (and aliases) → pandas period codes.
+FREQUENCIES: dict[str, str] = {
+    "daily": "D",
+    "D": "D",
+    "weekly": "W",
+    "W": "W",
+    "monthly": "M",
+    "M": "M",
+    "quarterly": "Q",
+    "Q": "Q",
+    "annual": "Y",
+    "annually": "Y",
+    "yearly": "Y",
+    "Y": "Y",
+    "A": "Y",
+}
+
+_CANONICAL = {"D": "daily", "W": "weekly", "M": "monthly", "Q": "quarterly", "Y": "annual"}
+
+BUSINESS_DAYS_NOTE = (
+    "exchange_calendars is not installed: schedules use business days (Monday to Friday, "
+    "no exchange holidays). Install rebalancing[calendars] for a real trading calendar."
+)
+
+
+def trading_days(
+    start: Any, end: Any, calendar: str | None = "XNYS"
+) -> tuple[pd.DatetimeIndex, str]:
+    """Trading days from ``start`` to ``end`` (inclusive) and a note on where they came from.
+
+    With ``calendar`` (an ``exchange_calendars`` code such as ``"XNYS"``) and that package
+    installed, the exchange's sessions; otherwise (or with ``calendar=None``) business days,
+    and the note says so.
+    """
+    start_ts, end_ts = pd.Timestamp(start).normalize(), pd.Timestamp(end).normalize()
+    if start_ts > end_ts:
+        raise ValueError(f"start ({start_ts.date()}) must not be after end ({end_ts.date()})")
+    if calendar is not None:
+        sessions = _exchange_sessions(calendar, start_ts, end_ts)
+        if sessions is not None:
+            return sessions, f"{calendar} trading calendar"
+    days = pd.bdate_range(start_ts, end_ts)
+    note = BUSINESS_DAYS_NOTE if calendar is not None else "business days (Monday to Friday)"
+    return days, note
+
+
+@functools.lru_cache(maxsize=64)
+def _exchange_sessions(
+    calendar: str, start: pd.Timestamp, end: pd.Timestamp
+) -> pd.DatetimeIndex | None:
+    """The exchange's sessions in [start, end], or None without exchange_calendars or when the
+    range is outside the calendar's history. Cached: building a calendar takes ~0.2 s."""
+    try:
+        import exchange_calendars as xcals
+    except ImportError:
+        return None
+    with warnings.catch_warnings():
+        # exchange_calendars triggers pandas deprecation warnings of its own; not ours to fix.
+        warnings.simplefilter("ignore", DeprecationWarning)
+        warnings.simplefilter("ignore", FutureWarning)
+        try:
+            cal = xcals.get_calendar(calendar, start=start, end=end)
+        except xcals.errors.InvalidCalendarName as err:
+            raise ValueError(f"calendar: unknown exchange calendar {calendar!r}") from err
+        except ValueError:  # before the calendar's own history
+            return None
+        first = max(start, cal.first_session.tz_localize(None))
+        last = min(end, cal.last_session.tz_localize(None))
+        sessions = cal.sessions_in_range(first, last)
+    return pd.DatetimeIndex(sessions.tz_localize(None))
+
+
+@dataclass(frozen=True)
+class Schedule:
+    """When a policy looks at the portfolio.
+
+    Parameters
+    ----------
+    freq : str, optional
+        ``"daily"``, ``"weekly"``, ``"monthly"``, ``"quarterly"`` or ``"annual"`` (aliases
+        ``D W M Q Y A``).
+    when : {"last", "first"}
+        The last or the first trading day of each period.
+    dates : iterable of dates, optional
+        An explicit list instead of a frequency.
+    calendar : str or None
+        Exchange calendar code for ``exchange_calendars`` (``None``: business days).
+    """
+
+    freq: str | None = "monthly"
+    when: Literal["first", "last"] = "last"
+    dates: tuple[pd.Timestamp, ...] | None = None
+    calendar: str | None = "XNYS"
+
+    def __post_init__(self) -> None:
+        if self.dates is not None:
+            stamps = tuple(sorted(pd.Timestamp(d) for d in self.dates))
+            object.__setattr__(self, "dates", stamps)
+            object.__setattr__(self, "freq", None)
+        else:
+            if self.freq not in FREQUENCIES:
+                names = ", ".join(sorted({*_CANONICAL.values()}))
+                raise ValueError(f"freq must be one of {names} (or D/W/M/Q/Y), got {self.freq!r}")
+            object.__setattr__(self, "freq", _CANONICAL[FREQUENCIES[self.freq]])
+        if self.when not in ("first", "last"):
+            raise ValueError(f"when must be 'first' or 'last', got {self.when!r}")
+
+    @property
+    def label(self) -> str:
+        if self.dates is not None:
+            return f"{len(self.dates)} dates"
+        return (
+            str(self.freq)
+            if self.when == "last" or self.freq == "daily"
+            else f"{self.freq} (first day)"
+        )
+
+    def mask(self, index: pd.DatetimeIndex) -> tuple[np.ndarray, str]:
+        """Boolean mask over ``index``: True on the rows where the policy looks; and a note."""
+        index = _as_dates(index)
+        n = len(index)
+        if n == 0:
+            return np.zeros(0, dtype=bool), ""
+        if self.freq == "daily":
+            return np.ones(n, dtype=bool), ""
+        if self.dates is not None:
+            wanted = pd.DatetimeIndex(self.dates)
+            outside = wanted[(wanted < index[0]) | (wanted > index[-1])]
+            if len(outside):
+                raise ValueError(
+                    f"dates: {outside[0].date()} is outside the data "
+                    f"({index[0].date()} to {index[-1].date()})"
+                )
+            note = ""
+        else:
+            # Sessions from one period before the data starts, so the first period is whole.
+            days, note = trading_days(index[0] - pd.DateOffset(years=1), index[-1], self.calendar)
+            periods = days.to_period(FREQUENCIES[str(self.freq)])
+            keep = "first" if self.when == "first" else "last"
+            picked = pd.Series(days, index=periods).groupby(level=0).agg(keep)
+            wanted = pd.DatetimeIndex(picked.to_numpy())
+            wanted = wanted[wanted >= index[0]]
+        rows = np.searchsorted(index.to_numpy(), wanted.to_numpy(), side="left")
+        rows = rows[rows < n]
+        mask = np.zeros(n, dtype=bool)
+        mask[rows] = True
+        return mask, note
+
+
+def as_schedule(value: Any) -> Schedule:
+    """A :class:`Schedule` from a schedule, a frequency name, or an iterable of dates."""
+    if isinstance(value, Schedule):
+        return value
+    if isinstance(value, str):
+        return Schedule(value)
+    if isinstance(value, Iterable) and not isinstance(value, bytes):
+        return Schedule(dates=tuple(pd.Timestamp(d) for d in value))
+    raise TypeError(
+        f"schedule must be a frequency name, a Schedule or a list of dates, got {value!r}"
+    )
+
+
+def _as_dates(index: Any) -> pd.DatetimeIndex:
+    if not isinstance(index, pd.DatetimeIndex):
+        raise TypeError(
+            f"returns must be indexed by dates (a DatetimeIndex), got {type(index).__name__}"
+        )
+    if index.tz is not None:
+        index = index.tz_localize(None)
+    return index.normalize()
