@@ -11,9 +11,11 @@ Friday, no holidays) are used and :attr:`Schedule.note` says so; the CLI prints 
 
 How a scheduled date meets the data: row ``t`` of a returns table is the return *up to* its date,
 and the policy acts at the end of that date. A scheduled trading day is acted on at the first
-row dated on or after it (the same day when the data have it; the next available row when the
-data skip it, e.g. monthly data with month-end labels). Scheduled days after the last row are
-dropped. Weekly periods run Monday to Sunday.
+row dated on or after it within the same period (the same day when the data have it; the next
+available row when the data skip it, e.g. monthly data labelled at calendar month ends, where
+the last session can be a Friday before a Saturday month end). A period whose scheduled day has
+no such row (the data end first) has no check. An explicit date is acted on at the first row on
+or after it. Weekly periods run Monday to Sunday.
 """
 
 from __future__ import annotations
@@ -69,7 +71,10 @@ def trading_days(
     if calendar is not None:
         sessions = _exchange_sessions(calendar, start_ts, end_ts)
         if sessions is not None:
-            return sessions, f"{calendar} trading calendar"
+            return (
+                sessions,
+                f"schedules follow the {calendar} trading calendar (exchange_calendars)",
+            )
     days = pd.bdate_range(start_ts, end_ts)
     note = BUSINESS_DAYS_NOTE if calendar is not None else "business days (Monday to Friday)"
     return days, note
@@ -162,19 +167,28 @@ class Schedule:
                     f"dates: {outside[0].date()} is outside the data "
                     f"({index[0].date()} to {index[-1].date()})"
                 )
+            rows = np.searchsorted(index.to_numpy(), wanted.to_numpy(), side="left")
             note = ""
         else:
-            # Sessions from one period before the data starts, so the first period is whole.
-            days, note = trading_days(index[0] - pd.DateOffset(years=1), index[-1], self.calendar)
-            periods = days.to_period(FREQUENCIES[str(self.freq)])
+            # Sessions from a year before the data to the end of the last period, so that the
+            # first and the last periods are whole (a period cut by the end of the data has its
+            # last trading day after the data: no check there).
+            code = FREQUENCIES[str(self.freq)]
+            period_end = pd.Period(index[-1], code).end_time.normalize()
+            days, note = trading_days(index[0] - pd.DateOffset(years=1), period_end, self.calendar)
             keep = "first" if self.when == "first" else "last"
-            picked = pd.Series(days, index=periods).groupby(level=0).agg(keep)
+            picked = pd.Series(days, index=days.to_period(code)).groupby(level=0).agg(keep)
             wanted = pd.DatetimeIndex(picked.to_numpy())
-            wanted = wanted[wanted >= index[0]]
-        rows = np.searchsorted(index.to_numpy(), wanted.to_numpy(), side="left")
-        rows = rows[rows < n]
+            rows = np.searchsorted(index.to_numpy(), wanted.to_numpy(), side="left")
+            # A scheduled day is acted on at the first row on or after it, within its period.
+            inside = rows < n
+            same_period = np.zeros(len(rows), dtype=bool)
+            same_period[inside] = index[rows[inside]].to_period(code) == wanted[inside].to_period(
+                code
+            )
+            rows = rows[same_period]
         mask = np.zeros(n, dtype=bool)
-        mask[rows] = True
+        mask[rows[rows < n]] = True
         return mask, note
 
 
