@@ -326,3 +326,71 @@ def test_policy_returning_bad_weights_is_reported():
 
     with pytest.raises(ValueError, match="chose invalid weights"):
         rb.backtest(random_returns(1), [0.25] * 4, Broken("monthly"))
+
+
+# --- property tests over random and adversarial inputs ----------------------------------------
+
+
+@st.composite
+def backtest_inputs(draw):
+    periods = draw(st.integers(2, 80))
+    n = draw(st.integers(1, 5))
+    kind = draw(st.sampled_from(["normal", "wild", "tiny"]))
+    rng = np.random.default_rng(draw(st.integers(0, 2**31)))
+    if kind == "normal":
+        data = rng.normal(0.0, 0.03, (periods, n))
+    elif kind == "wild":  # crashes close to -100 % and ten-fold jumps
+        data = rng.choice([-0.999, -0.5, 0.0, 0.3, 9.0], size=(periods, n))
+    else:
+        data = rng.normal(0.0, 1e-12, (periods, n))
+    target = rng.dirichlet(np.ones(n))
+    if n > 1 and draw(st.booleans()):
+        target[0] = 0.0  # a zero target weight
+        target /= target.sum()
+    returns = pd.DataFrame(
+        data,
+        index=pd.bdate_range("2021-01-04", periods=periods),
+        columns=[f"X{i}" for i in range(n)],
+    )
+    policy = draw(
+        st.sampled_from(
+            [
+                rb.Never(),
+                rb.Calendar("daily"),
+                rb.Calendar("weekly"),
+                rb.Threshold(0.01),
+                rb.Threshold(0.02, rel_band=0.5, to="edge"),
+                rb.Threshold(0.05, to="inner", inner=0.25, check="weekly"),
+                rb.CostAware(3.0, window=20, min_periods=5),
+            ]
+        )
+    )
+    bps = draw(st.sampled_from([0.0, 5.0, 100.0]))
+    return returns, target, policy, bps
+
+
+@settings(max_examples=60, deadline=None)
+@given(backtest_inputs())
+def test_backtest_invariants_on_random_and_adversarial_data(inputs):
+    returns, target, policy, bps = inputs
+    res = rb.backtest(returns, target, policy, costs=bps)
+    weights = res.weights.to_numpy()
+    np.testing.assert_allclose(weights.sum(axis=1), 1.0, atol=1e-9)
+    assert (res.nav.to_numpy() > 0).all()
+    assert (res.costs.to_numpy() >= 0).all()
+    s = res.summary()
+    assert np.isfinite(s.to_numpy(dtype=float)).all()
+    traded = res.raw["traded"]
+    check, _ = (
+        policy.schedule.mask(returns.index)
+        if hasattr(policy, "schedule")
+        else (np.zeros(len(returns), bool), "")
+    )
+    assert not traded[~check].any(), "a trade off the schedule"
+    if isinstance(policy, rb.Calendar) or (
+        isinstance(policy, rb.Threshold) and policy.to == "target"
+    ):
+        np.testing.assert_allclose(
+            weights[traded], np.broadcast_to(target, weights[traded].shape), atol=1e-15
+        )
+    assert s["turnover"] >= 0 and s["rebalances"] == traded.sum()

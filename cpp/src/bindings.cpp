@@ -81,10 +81,12 @@ rebalancing::Settings make_settings(double rel_tol, double abs_tol, std::size_t 
     return settings;
 }
 
+using SizeArray = py::array_t<std::size_t, py::array::c_style | py::array::forcecast>;
+
 py::dict solve(const py::tuple& cov_spec, const Array& current, const Array& target,
                const Array& buy, const Array& sell, const Array& lower, const Array& upper,
                double lam, double rel_tol, double abs_tol, std::size_t max_iter, bool polish,
-               const std::optional<Array>& warm_start) {
+               const std::optional<Array>& warm_start, const std::optional<py::tuple>& curves) {
     if (current.ndim() != 1) throw std::invalid_argument("current must be one-dimensional");
     const auto n = static_cast<std::size_t>(current.shape(0));
     if (n == 0) throw std::invalid_argument("current must not be empty");
@@ -105,6 +107,27 @@ py::dict solve(const py::tuple& cov_spec, const Array& current, const Array& tar
     terms.upper = upper.data();
     const rebalancing::Settings settings = make_settings(rel_tol, abs_tol, max_iter, polish);
     const double* warm = warm_start ? warm_start->data() : nullptr;
+    // Sell curves: (start (n + 1,), cost (T,), kink (T,)), compressed by asset (problem.hpp).
+    SizeArray curve_start;
+    Array curve_cost, curve_kink;
+    if (curves) {
+        curve_start = (*curves)[0].cast<SizeArray>();
+        curve_cost = (*curves)[1].cast<Array>();
+        curve_kink = (*curves)[2].cast<Array>();
+        if (curve_start.ndim() != 1 || static_cast<std::size_t>(curve_start.shape(0)) != n + 1)
+            throw std::invalid_argument("sell curve starts must have shape (n + 1,)");
+        const std::size_t* start = curve_start.data();
+        const auto count = static_cast<std::size_t>(curve_cost.size());
+        if (start[0] != 0 || start[n] != count || curve_cost.ndim() != 1 ||
+            curve_kink.ndim() != 1 || static_cast<std::size_t>(curve_kink.size()) != count)
+            throw std::invalid_argument("sell curve arrays are inconsistent");
+        for (std::size_t i = 0; i < n; ++i)
+            if (start[i + 1] < start[i])
+                throw std::invalid_argument("sell curve starts must be non-decreasing");
+        terms.curve_start = start;
+        terms.curve_cost = curve_cost.data();
+        terms.curve_kink = curve_kink.data();
+    }
     rebalancing::Result res;
     {
         py::gil_scoped_release release;
@@ -371,7 +394,7 @@ PYBIND11_MODULE(_core, m) {
     m.def("solve", &solve, py::arg("cov_spec"), py::arg("current"), py::arg("target"),
           py::arg("buy"), py::arg("sell"), py::arg("lower"), py::arg("upper"), py::arg("lam"),
           py::arg("rel_tol"), py::arg("abs_tol"), py::arg("max_iter"), py::arg("polish"),
-          py::arg("warm_start"),
+          py::arg("warm_start"), py::arg("curves") = py::none(),
           "Solve one problem; inputs are validated by the Python layer (cov_spec describes the "
           "covariance operator, see make_operator).");
     m.def("solve_batch", &solve_batch, py::arg("cov_spec"), py::arg("current"), py::arg("target"),

@@ -1,5 +1,6 @@
 // Unit tests of the pure C++ core, without Python. Built by CMake with REBALANCING_BUILD_TESTS
 // (and under ASan/UBSan with REBALANCING_SANITIZE); run by ctest and .ci/run.
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <functional>
@@ -46,6 +47,50 @@ struct Data {
         return s;
     }
 };
+
+/// Owns the arrays of sell curves (see SeparableTerms).
+struct Curves {
+    std::vector<std::size_t> start{0};
+    std::vector<double> cost, kink;
+    SeparableTerms attach(SeparableTerms s) const {
+        s.curve_start = start.data();
+        s.curve_cost = cost.data();
+        s.curve_kink = kink.data();
+        return s;
+    }
+};
+
+/// Adds random sell curves (tax lots): up to 4 tranches per asset, kinks between 0 and w0 (the
+/// last one sometimes exactly at the lower bound 0), costs sorted, the first possibly a benefit
+/// (negative) down to -buy, the limit of convexity. Some assets keep their plain sell cost.
+Curves random_sell_curves(std::mt19937_64& rng, Data& d) {
+    std::uniform_real_distribution<double> unif(0.0, 1.0);
+    const std::size_t n = d.current.size();
+    Curves c;
+    for (std::size_t i = 0; i < n; ++i) {
+        const auto tranches = static_cast<std::size_t>(unif(rng) * 5.0);  // 0..4
+        std::vector<double> costs;
+        for (std::size_t j = 0; j < tranches; ++j) costs.push_back(0.03 * unif(rng) - 0.01);
+        std::sort(costs.begin(), costs.end());
+        if (i > 0 && !costs.empty() && unif(rng) < 0.2) {
+            // Sell-only (u = w0): the first benefit may exceed the buy cost.
+            d.upper[i] = d.current[i];
+            costs[0] = std::min(costs[0], -0.05 * unif(rng));
+        } else {
+            for (double& cost : costs) cost = std::max(cost, -d.buy[i]);
+            if (!costs.empty() && unif(rng) < 0.2) costs[0] = -d.buy[i];  // exactly at the limit
+        }
+        double kink = d.current[i];
+        for (std::size_t j = 0; j < tranches; ++j) {
+            kink =
+                j + 1 < tranches && unif(rng) < 0.3 && j + 2 == tranches ? 0.0 : kink * unif(rng);
+            c.cost.push_back(costs[j]);
+            c.kink.push_back(j + 1 < tranches ? kink : -1.0);  // the last one is ignored
+        }
+        c.start.push_back(c.cost.size());
+    }
+    return c;
+}
 
 Data random_data(std::mt19937_64& rng, std::size_t n) {
     std::uniform_real_distribution<double> unif(0.0, 1.0);
@@ -561,6 +606,132 @@ void test_factor_covariance_matches_dense() {
     check(serr <= 1e-9 * size, "Woodbury solve equals the dense Cholesky solve (F + jitter)");
 }
 
+void test_sell_curves() {
+    std::mt19937_64 rng(11);
+    std::uniform_real_distribution<double> unif(0.0, 1.0);
+    // 1. The cost in weights and in trades agree, and match a direct sum over the tranches.
+    {
+        const Data d{{0.5}, {0.002}, {0.0}, {0.0}, {1.0}};
+        const Curves curves{{0, 3}, {-0.001, 0.004, 0.01}, {0.3, 0.1, -1}};
+        const SeparableTerms s = curves.attach(d.view());
+        check(s.tranches(0) == 3 && s.kink(0, 1) == 0.3 && s.kink(0, 2) == 0.1, "curve layout");
+        // Selling 0.45: 0.2 at -0.001, 0.2 at 0.004, 0.05 at 0.01.
+        const double expected = 0.2 * -0.001 + 0.2 * 0.004 + 0.05 * 0.01;
+        check(std::abs(s.cost_at(0, 0.05) - expected) < 1e-18, "cost_at over three tranches");
+        check(std::abs(s.cost(0, 0.05 - 0.5) - expected) < 1e-17, "cost over three tranches");
+        check(s.cost_at(0, 0.7) == 0.002 * (0.7 - 0.5), "buying costs buy");
+        check(s.place_of(0, 0.3) == 3 && s.place_of(0, 0.2) == 4 && s.place_of(0, 0.05) == 6,
+              "places on the curve");
+        bool threw = false;
+        Curves bad = curves;
+        bad.cost = {-0.003, 0.004, 0.01};  // benefit 0.003 > buy 0.002: not convex
+        try {
+            bad.attach(d.view()).check();
+        } catch (const std::invalid_argument&) {
+            threw = true;
+        }
+        check(threw, "a non-convex sell curve is rejected");
+        threw = false;
+        bad = curves;
+        bad.kink = {0.1, 0.3, -1};  // kinks must decrease
+        try {
+            bad.attach(d.view()).check();
+        } catch (const std::invalid_argument&) {
+            threw = true;
+        }
+        check(threw, "unordered kinks are rejected");
+    }
+    // 2. The prox matches bisection on the multiplier with 1-D minimisation by ternary search.
+    for (int trial = 0; trial < 200; ++trial) {
+        const std::size_t n = 1 + static_cast<std::size_t>(trial % 9);
+        Data d = random_data(rng, n);
+        const Curves curves = random_sell_curves(rng, d);
+        const SeparableTerms s = curves.attach(d.view());
+        const double kappa = trial % 4 == 0 ? 0.0 : 0.7;
+        for (std::size_t i = 0; i < n; ++i) {
+            const double z = 2.0 * unif(rng) - 0.5;
+            auto f = [&](double w) { return 0.5 * (w - z) * (w - z) + kappa * s.cost_at(i, w); };
+            double lo = s.lower[i], hi = s.upper[i];
+            for (int it = 0; it < 200; ++it) {
+                const double m1 = lo + (hi - lo) / 3, m2 = hi - (hi - lo) / 3;
+                (f(m1) < f(m2) ? hi : lo) = (f(m1) < f(m2) ? m2 : m1);
+            }
+            const double w = detail::prox_coordinate(s, kappa, i, z);
+            check(f(w) <= f(0.5 * (lo + hi)) + 1e-15,
+                  "prox coordinate minimises, trial " + std::to_string(trial));
+        }
+        std::vector<double> v(n), w(n);
+        for (double& x : v) x = unif(rng);
+        ProxWorkspace ws;
+        prox(s, kappa, v.data(), w.data(), ws);
+        double lo = -1e3, hi = 1e3;
+        for (int it = 0; it < 200; ++it) {
+            const double mid = 0.5 * (lo + hi);
+            double sum = 0.0;
+            for (std::size_t i = 0; i < n; ++i)
+                sum += detail::prox_coordinate(s, kappa, i, v[i] - mid);
+            (sum > 1.0 ? lo : hi) = mid;
+        }
+        double err = 0.0, sum = 0.0;
+        for (std::size_t i = 0; i < n; ++i) {
+            err = std::max(err, std::abs(w[i] - detail::prox_coordinate(s, kappa, i, v[i] - lo)));
+            sum += w[i];
+        }
+        check(err < 1e-9, "prox with sell curves agrees with bisection");
+        check(std::abs(sum - 1.0) < 1e-14, "prox with sell curves keeps sum(w) = 1");
+    }
+    // 3. Solves are certified, the certificate bounds every feasible point, and n = 2 matches a
+    //    ternary search.
+    for (int trial = 0; trial < 300; ++trial) {
+        const std::size_t n = 2 + static_cast<std::size_t>(trial % 12);
+        Data d = random_data(rng, n);
+        const Curves curves = random_sell_curves(rng, d);
+        const SeparableTerms s = curves.attach(d.view());
+        const auto cov = random_cov(rng, n, 1 + static_cast<std::size_t>(trial % 6));
+        std::vector<double> target(n);
+        double total = 0.0;
+        for (double& t : target) total += (t = unif(rng));
+        for (double& t : target) t /= total;
+        const double lam = trial % 5 == 0 ? 0.01 : trial % 5 == 1 ? 1000.0 : 10.0;
+        DenseCovariance op(cov.data(), n);
+        const Result best = Solver(op, target.data(), lam, s).solve();
+        check(best.status == Status::optimal,
+              "solver with sell curves certifies, trial " + std::to_string(trial));
+        if (best.status != Status::optimal)
+            std::printf("  n %zu lam %g gap %.3g objective %.6g iterations %zu polish %zu\n", n,
+                        lam, best.gap, best.objective, best.iterations, best.polish_rounds);
+        const double f_best = objective(cov, target, s, lam, best.weights);
+        check(std::abs(f_best - best.objective) <= 1e-12 * std::max(1.0, std::abs(f_best)),
+              "objective with sell curves matches a direct evaluation");
+        for (int k = 0; k < 5; ++k) {
+            std::vector<double> v(n), w(n), dv(n), sd(n), g(n), scratch;
+            for (double& x : v) x = unif(rng);
+            ProxWorkspace ws;
+            project_feasible(s, v.data(), w.data(), ws);
+            for (std::size_t i = 0; i < n; ++i) dv[i] = w[i] - target[i];
+            op.multiply(dv.data(), sd.data());
+            for (std::size_t i = 0; i < n; ++i) g[i] = 2.0 * lam * sd[i];
+            const Certificate c = certify(s, w.data(), g.data(), scratch);
+            const double f_w = objective(cov, target, s, lam, w);
+            check(f_w >= f_best - 1e-12 * std::max(1.0, std::abs(f_best)),
+                  "no feasible point beats the certified optimum");
+            check(f_w - c.gap <= f_best + 1e-12 * std::max(1.0, std::abs(f_best)),
+                  "the certificate with sell curves is a valid bound");
+        }
+        if (n == 2) {
+            auto f = [&](double x) { return objective(cov, target, s, lam, {x, 1.0 - x}); };
+            double lo = std::max(s.lower[0], 1.0 - s.upper[1]);
+            double hi = std::min(s.upper[0], 1.0 - s.lower[1]);
+            for (int it = 0; it < 300; ++it) {
+                const double m1 = lo + (hi - lo) / 3, m2 = hi - (hi - lo) / 3;
+                (f(m1) < f(m2) ? hi : lo) = (f(m1) < f(m2) ? m2 : m1);
+            }
+            check(best.objective <= f(0.5 * (lo + hi)) + 1e-14,
+                  "n = 2 with sell curves matches ternary search");
+        }
+    }
+}
+
 void test_backtest_by_hand() {
     // Two assets, target 50/50, A +10 % then flat; 10 bp per unit traded on both components.
     const std::vector<double> returns = {0.10, 0.0, 0.0, 0.0};
@@ -621,6 +792,7 @@ int main() {
     test_linear_program_ties_under_rounding();
     test_drift_against_naive_loop();
     test_factor_covariance_matches_dense();
+    test_sell_curves();
     test_backtest_by_hand();
     std::printf("%d passed, %d failed\n", g_passed, g_failed);
     return g_failed == 0 ? 0 : 1;

@@ -17,6 +17,7 @@ def solve(
     max_iter: int,
     polish: bool,
     warm_start: np.ndarray | None,
+    curves: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None,
 ) -> dict[str, Any]: ...
 def solve_batch(
     cov_spec: tuple[Any, ...],

@@ -119,6 +119,7 @@ def solve(
     max_iter: int = DEFAULT_MAX_ITER,
     warm_start: Any = None,
     polish: bool = True,
+    sell_curves: Any = None,
 ) -> RebalanceResult:
     """Solve the cost-aware rebalancing problem exactly and certify the answer.
 
@@ -151,6 +152,17 @@ def solve(
     polish : bool
         Use the active-set polish (default). Without it only accelerated gradient runs, which
         rarely certifies to tight tolerances; kept for diagnostics and benchmarks.
+    sell_curves : mapping or sequence, optional
+        Piecewise-linear sell costs, e.g. the tax of selling lot by lot: for an asset (a ticker
+        or an index as key; or a list with one entry per asset, None for none), a sequence of
+        tranches ``(amount, cost)`` sold in order — ``amount`` in weight units, ``cost`` per
+        unit of weight sold, which may be negative (a tax benefit). Selling the first ``amount``
+        costs the first ``cost`` per unit, the next the second, and so on; the last tranche
+        continues without end. The curve *replaces* the asset's sell cost (include the trading
+        cost in each tranche). It must be convex: costs non-decreasing (cheapest tranche first)
+        and, if the asset can be bought (``upper > current``), the first cost at least
+        ``-buy_cost`` (otherwise selling and buying back at once would pay). A sell-only asset
+        (``upper <= current``) may carry any benefit. The problem stays exact and certified.
 
     Returns
     -------
@@ -214,6 +226,7 @@ def solve(
             f"sum(upper) = {hi_sum:.6g}"
         )
     warm = None if warm_start is None else as_vector(warm_start, "warm_start", n)
+    curves = _sell_curves(sell_curves, cur, buy, hi, labels)
     sigma = as_covariance(cov, n)
     # |d' Σ d| <= 4 n max|Σ| for weights summing to one within [-1, 1]-ish bounds; keep the
     # objective and its gradient far from float64 overflow (1.8e308).
@@ -223,9 +236,85 @@ def solve(
             f"{sigma.max_abs:g}); rescale cov or lam"
         )
     raw = _core.solve(
-        sigma.spec(), cur, tgt, buy, sell, lo, hi, lam, tol, abs_tol, int(max_iter), polish, warm
+        sigma.spec(),
+        cur,
+        tgt,
+        buy,
+        sell,
+        lo,
+        hi,
+        lam,
+        tol,
+        abs_tol,
+        int(max_iter),
+        polish,
+        warm,
+        curves,
     )
     return _result(raw, cur, labels)
+
+
+def _sell_curves(
+    value: Any, current: np.ndarray, buy: np.ndarray, upper: np.ndarray, labels: Labels
+) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+    """The core's compressed form of ``sell_curves`` (see :func:`solve`): tranche starts per
+    asset (n + 1,), tranche costs, and the weight where each tranche ends (w0 minus the amounts
+    sold so far; the last tranche's end is not used)."""
+    if value is None:
+        return None
+    n = current.shape[0]
+    per_asset: list[Any] = [None] * n
+    if isinstance(value, dict):
+        for key, tranches in value.items():
+            if labels is not None and not isinstance(key, int | np.integer):
+                if key not in labels:
+                    raise ValueError(f"sell_curves: unknown ticker {key!r}")
+                index = int(labels.get_loc(key))
+            elif isinstance(key, int | np.integer) and 0 <= int(key) < n:
+                index = int(key)
+            else:
+                raise ValueError(f"sell_curves: key {key!r} is not an asset index in [0, {n})")
+            per_asset[index] = tranches
+    elif isinstance(value, list | tuple):
+        if len(value) != n:
+            raise ValueError(f"sell_curves must have one entry per asset ({n}), got {len(value)}")
+        per_asset = list(value)
+    else:
+        raise TypeError(
+            f"sell_curves must be a dict (asset -> tranches) or a list, got {type(value).__name__}"
+        )
+    start = [0]
+    costs: list[float] = []
+    kinks: list[float] = []
+    for i, tranches in enumerate(per_asset):
+        name = f"sell_curves[{labels[i]!r}]" if labels is not None else f"sell_curves[{i}]"
+        if tranches is not None:
+            arr = np.asarray(tranches, dtype=float)
+            if arr.ndim != 2 or arr.shape[1] != 2 or arr.shape[0] == 0:
+                raise ValueError(f"{name} must be a non-empty sequence of (amount, cost) pairs")
+            amounts, unit_costs = arr[:, 0], arr[:, 1]
+            if not np.isfinite(arr).all():
+                raise ValueError(f"{name} must be finite")
+            if (amounts <= 0).any():
+                raise ValueError(f"{name}: amounts must be > 0")
+            if (np.diff(unit_costs) < 0).any():
+                raise ValueError(f"{name}: costs must be non-decreasing (cheapest tranche first)")
+            if unit_costs[0] < -buy[i] and upper[i] > current[i]:
+                raise ValueError(
+                    f"{name}: the first cost {unit_costs[0]:.6g} is below -buy_cost "
+                    f"({-buy[i]:.6g}): selling and buying back at once would pay, so the cost "
+                    "is not convex; cap the benefit at the buy cost or make the asset sell-only "
+                    "(upper <= current)"
+                )
+            ends = current[i] - np.cumsum(amounts)
+            costs.extend(unit_costs.tolist())
+            kinks.extend(ends.tolist())
+        start.append(len(costs))
+    return (
+        np.asarray(start, dtype=np.uintp),
+        np.asarray(costs, dtype=float),
+        np.asarray(kinks, dtype=float),
+    )
 
 
 def optimal_rebalance(

@@ -9,7 +9,8 @@
 /// sum w0) and boxes a = l - w0 <= x' <= b = u - w0. Its Lagrange dual,
 ///     q(nu) = sum_i min_{a_i <= x_i <= b_i} psi_i(x_i; nu) - nu r,
 ///     psi_i(x; nu) = (g_i + nu) x + h_i(x),
-/// is concave and piecewise linear in nu with breakpoints -g_i - buy_i and -g_i + sell_i. Any nu
+/// is concave and piecewise linear in nu with breakpoints -g_i - buy_i and -g_i + sell_i (one per
+/// tranche of a sell curve, -g_i + c_j). Any nu
 /// gives a valid bound L >= q(nu) (weak duality); we maximise q exactly over its breakpoints.
 /// The gap F(w) - [f(w) - g'x + q(nu)] is then a sum of non-negative per-asset terms,
 ///     gap = sum_i [psi_i(x_i) - min psi_i] - nu (sum_i w_i - total),
@@ -41,12 +42,12 @@ struct Certificate {
 namespace detail {
 
 /// The interval [lo, hi] of minimisers over a <= x <= b of psi_i(x) = (g_i + nu) x + h_i(x).
-/// It is a single point except at a tie, nu at one of the asset's breakpoints -g_i - buy_i or
-/// -g_i + sell_i, where that side's slope is zero. Ties are recognised by comparing the
-/// breakpoint, computed exactly as the breakpoint list computes it, with nu; testing
-/// g_i + nu + buy_i == 0 instead would let rounding decide, and misplace the dual's peak.
-/// lo is the minimiser for nu slightly larger, so sum_i lo_i(nu) is the right derivative of
-/// the dual (up to -r), and hi the one for nu slightly smaller.
+/// It is a single point except at a tie, nu at one of the asset's breakpoints -g_i - S_j
+/// (-g_i - buy_i, -g_i + c_j for the sell tranches), where that segment's slope is zero. Ties
+/// are recognised by comparing the breakpoint, computed exactly as the breakpoint list computes
+/// it, with nu; testing g_i + nu + buy_i == 0 instead would let rounding decide, and misplace
+/// the dual's peak. lo is the minimiser for nu slightly larger, so sum_i lo_i(nu) is the right
+/// derivative of the dual (up to -r), and hi the one for nu slightly smaller.
 struct MinimizerRange {
     double lo, hi;
 };
@@ -54,11 +55,42 @@ inline MinimizerRange minimizer_range(const SeparableTerms& s, std::size_t i, do
     const double a = s.lower[i] - s.current[i];
     const double b = s.upper[i] - s.current[i];
     const double gnu = g + nu;
-    const double up = -g - s.buy[i] == nu ? 0.0 : gnu + s.buy[i];      // slope for x > 0
-    const double down = -g + s.sell[i] == nu ? 0.0 : gnu - s.sell[i];  // slope for x < 0
-    if (a >= 0.0) return {up < 0.0 ? b : a, up <= 0.0 ? b : a};        // purchases only
-    if (b <= 0.0) return {down < 0.0 ? b : a, down <= 0.0 ? b : a};    // sales only
-    return {up < 0.0 ? b : down >= 0.0 ? a : 0.0, up <= 0.0 ? b : down > 0.0 ? a : 0.0};
+    const double up = -g - s.buy[i] == nu ? 0.0 : gnu + s.buy[i];  // slope for x > 0
+    if (!s.has_curve(i)) {
+        const double down = -g + s.sell[i] == nu ? 0.0 : gnu - s.sell[i];  // slope for x < 0
+        if (a >= 0.0) return {up < 0.0 ? b : a, up <= 0.0 ? b : a};        // purchases only
+        if (b <= 0.0) return {down < 0.0 ? b : a, down <= 0.0 ? b : a};    // sales only
+        return {up < 0.0 ? b : down >= 0.0 ? a : 0.0, up <= 0.0 ? b : down > 0.0 ? a : 0.0};
+    }
+    // psi is convex and piecewise linear with kinks at 0 and at the tranche ends X_j = K_j - w0
+    // (X_0 = 0 > X_1 > ...). Walk the segments from the right (x > 0) to the left: lo is the
+    // left end of the leftmost segment with slope >= 0 inside [a, b], hi the right end of the
+    // rightmost segment with slope <= 0. (Segments are ordered by slope, highest first.)
+    const std::size_t t = s.tranches(i);
+    auto clip = [&](double x) { return x < a ? a : x > b ? b : x; };
+    double lo = b, hi = a;  // every slope < 0: the minimiser is b; every slope > 0: a
+    bool found_hi = false;
+    // Segment 0: (0, inf) with slope `up`, if purchases are possible (b > 0; a sell-only
+    // asset's curve need not be convex at 0).
+    if (b > 0.0 && up >= 0.0) lo = clip(0.0);
+    if (b > 0.0 && up <= 0.0) {
+        hi = b;
+        found_hi = true;
+    }
+    for (std::size_t j = 0; j < t; ++j) {
+        const double c = s.tranche_cost(i, j);
+        const double slope = -g + c == nu ? 0.0 : gnu - c;
+        const double top = s.kink(i, j) - s.current[i];  // right end of this tranche's segment
+        const double bottom =
+            j + 1 < t ? s.kink(i, j + 1) - s.current[i] : -std::numeric_limits<double>::infinity();
+        if (slope >= 0.0) lo = clip(bottom);
+        if (slope <= 0.0 && !found_hi) {
+            hi = clip(top);
+            found_hi = true;
+        }
+        if (bottom <= a) break;  // the rest lies below the bound
+    }
+    return {lo, hi};
 }
 
 inline double psi(const SeparableTerms& s, std::size_t i, double gnu, double x) {
@@ -85,7 +117,8 @@ inline BreakpointBracket dual_peak(const SeparableTerms& s, const double* g,
     breakpoints.reserve(2 * n);
     for (std::size_t i = 0; i < n; ++i) {
         breakpoints.push_back(-g[i] - s.buy[i]);
-        breakpoints.push_back(-g[i] + s.sell[i]);
+        const std::size_t t = s.tranches(i);
+        for (std::size_t j = 0; j < t; ++j) breakpoints.push_back(-g[i] + s.tranche_cost(i, j));
     }
     BreakpointBracket b =
         bracket_breakpoints(breakpoints, slope_at, [](double slope) { return slope <= 0.0; });
@@ -160,9 +193,14 @@ inline void linear_program_solution(const SeparableTerms& s, const double* g, do
     for (std::size_t i = 0; i < n; ++i) {
         const double a = s.lower[i] - s.current[i], b = s.upper[i] - s.current[i];
         const auto [lo, hi] = detail::minimizer_range(s, i, g[i], nu);
-        // Write the bound itself, not w0 + (l - w0), which may round to just outside it.
+        // Write the bound or the kink itself, not w0 + (l - w0), which may round to just
+        // outside it.
         auto weight = [&](double x) {
-            return x == a ? s.lower[i] : x == b ? s.upper[i] : s.current[i] + x;
+            if (x == a) return s.lower[i];
+            if (x == b) return s.upper[i];
+            for (std::size_t j = 1; s.has_curve(i) && j < s.tranches(i); ++j)
+                if (x == s.kink(i, j) - s.current[i]) return s.kink(i, j);
+            return s.current[i] + x;
         };
         w[i] = weight(lo);
         sum.add(w[i]);

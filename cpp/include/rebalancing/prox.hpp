@@ -6,9 +6,11 @@
 ///     s.t.      sum_i w_i = total,  l <= w <= u.
 /// With a multiplier nu for the sum, each coordinate is a closed form
 ///     w_i(nu) = clip(S_i(v_i - nu), l_i, u_i),
-/// where S_i soft-thresholds around w0_i (by kappa buy_i upwards and kappa sell_i downwards).
+/// where S_i soft-thresholds around w0_i (by kappa buy_i upwards and kappa sell_i downwards;
+/// with a sell curve, tranche by tranche, see problem.hpp).
 /// w_i(nu) is non-increasing and piecewise linear in nu with breakpoints where v_i - nu hits
-/// w0_i - kappa sell_i, w0_i + kappa buy_i, or the pre-images of l_i and u_i. sum_i w_i(nu) =
+/// w0_i + kappa buy_i, K_j - kappa S_j or K_j - kappa S_{j+1} at a kink K_j of h_i (for a plain
+/// sell cost only w0_i - kappa sell_i), or the pre-images of l_i and u_i. sum_i w_i(nu) =
 /// total is therefore solved exactly: bracket the root between two consecutive breakpoints and
 /// interpolate linearly. kappa = 0 gives the Euclidean projection onto {sum w = total, l <= w <=
 /// u}.
@@ -24,31 +26,35 @@
 
 namespace rebalancing {
 
-/// Which piece of the prox map a coordinate is on; fixes the active set of the solution.
-enum class Piece : std::uint8_t {
-    lower,  ///< at the lower bound
-    sell,   ///< strictly between bounds, below w0 (marginal cost -sell)
-    hold,   ///< at w0 (no trade)
-    buy,    ///< strictly between bounds, above w0 (marginal cost +buy)
-    upper,  ///< at the upper bound
-};
-
-/// True for the pieces whose weight is free in the reduced KKT system.
-inline bool is_free(Piece p) {
-    return p == Piece::sell || p == Piece::buy;
-}
-
 namespace detail {
 
-/// Coordinate i of the prox at the shifted point z = v_i - nu.
+/// Coordinate i of the prox at the shifted point z = v_i - nu: the minimiser of
+/// 1/2 (w - z)^2 + kappa h_i(w) over [l_i, u_i]. On segment j it is z - kappa S_j; it stops at
+/// kink K_j for z in [K_j + kappa S_{j+1}, K_j + kappa S_j]. A sell-only asset (u <= w0) skips
+/// the buy segment, so its sell curve need not be convex at w0.
 inline double prox_coordinate(const SeparableTerms& s, double kappa, std::size_t i, double z) {
-    const double up = s.current[i] + kappa * s.buy[i];
-    const double down = s.current[i] - kappa * s.sell[i];
-    double w = s.current[i];
-    if (z > up)
+    double w;
+    const double w0 = s.current[i];
+    if (s.upper[i] > w0 && z > w0 + kappa * s.buy[i]) {
         w = z - kappa * s.buy[i];
-    else if (z < down)
-        w = z + kappa * s.sell[i];
+    } else if (!s.has_curve(i)) {
+        w = z < w0 - kappa * s.sell[i] ? z + kappa * s.sell[i] : w0;
+    } else {
+        // Walk down the sell tranches: stop at the first kink z cannot pass, or on a segment.
+        w = w0;
+        const std::size_t t = s.tranches(i);
+        for (std::size_t j = 0; j < t; ++j) {
+            const double c = s.tranche_cost(i, j);
+            if (z >= w + kappa * -c) break;  // stuck at the kink above this tranche
+            const double candidate = z + kappa * c;
+            const double low = s.segment_low(i, j + 1);
+            if (candidate > low) {
+                w = candidate;
+                break;
+            }
+            w = low;
+        }
+    }
     return std::min(std::max(w, s.lower[i]), s.upper[i]);
 }
 
@@ -116,10 +122,19 @@ inline double prox(const SeparableTerms& s, double kappa, const double* v, doubl
     ws.breakpoints.clear();
     ws.breakpoints.reserve(6 * n);
     for (std::size_t i = 0; i < n; ++i) {
-        const double tb = kappa * s.buy[i], ts = kappa * s.sell[i];
-        const double levels[6] = {s.current[i] - ts, s.current[i] + tb, s.lower[i] - ts,
-                                  s.lower[i] + tb,   s.upper[i] - ts,   s.upper[i] + tb};
-        for (double z : levels) ws.breakpoints.push_back(v[i] - z);
+        const double tb = kappa * s.buy[i];
+        const std::size_t t = s.tranches(i);
+        ws.breakpoints.push_back(v[i] - (s.current[i] + tb));
+        ws.breakpoints.push_back(v[i] - (s.lower[i] + tb));
+        ws.breakpoints.push_back(v[i] - (s.upper[i] + tb));
+        for (std::size_t j = 0; j < t; ++j) {
+            const double ts = kappa * s.tranche_cost(i, j);
+            // Kink j (above tranche j) and kink j + 1 (below it), and the bounds, on this slope.
+            ws.breakpoints.push_back(v[i] - (s.kink(i, j) - ts));
+            if (j + 1 < t) ws.breakpoints.push_back(v[i] - (s.kink(i, j + 1) - ts));
+            ws.breakpoints.push_back(v[i] - (s.lower[i] - ts));
+            ws.breakpoints.push_back(v[i] - (s.upper[i] - ts));
+        }
     }
     // sum(nu) is non-increasing: find the smallest breakpoint where it is <= total.
     const BreakpointBracket b = bracket_breakpoints(ws.breakpoints, total_at,

@@ -188,7 +188,7 @@ class Solver {
         p.abs_trade = 0.0;
         for (std::size_t i = 0; i < n_; ++i) {
             risk += (p.w[i] - target_[i]) * p.sigma_d[i];
-            cost += s_.cost(i, p.w[i] - s_.current[i]);
+            cost += s_.cost_at(i, p.w[i]);
             p.abs_w += std::abs(p.w[i]);
             p.abs_trade += std::abs(p.w[i] - s_.current[i]);
         }
@@ -242,11 +242,11 @@ class Solver {
     /// Primal-dual active-set rounds starting from the pieces of best_ itself, corrected once by
     /// its certificate's multiplier.
     void polish(Result& res) {
-        std::vector<Piece> pieces(n_);
+        std::vector<Place> pieces(n_);
         for (std::size_t i = 0; i < n_; ++i) pieces[i] = piece_of(i, best_.w[i]);
         update_pieces(best_, best_.nu, pieces);
 
-        std::set<std::vector<Piece>> seen;
+        std::set<std::vector<Place>> seen;
         Point base = best_;  // the last point whose Sigma d is known
         for (std::size_t round = 0; round < settings_.max_polish_rounds; ++round) {
             if (res.iterations >= settings_.max_iter) return;
@@ -300,20 +300,24 @@ class Solver {
         certify_point(best_);
     }
 
-    /// Sets the fixed assets (hold, lower, upper) to their values and solves
+    /// Sets the fixed assets (at a kink of h_i or a bound) to their values and solves
     ///     2 lam Sigma_FF d_F + nu 1 = -2 lam Sigma_FX d_X - s_F,   1' w_F = total - 1' w_X
-    /// for the free assets F (s = +buy or -sell). Returns false if the system is unusable.
-    bool solve_reduced_kkt(const std::vector<Piece>& pieces, std::vector<double>& w, double& nu) {
+    /// for the free assets F (s the slope of h_i on the asset's segment: +buy, -sell, or a sell
+    /// tranche's -c_j). Returns false if the system is unusable.
+    bool solve_reduced_kkt(const std::vector<Place>& pieces, std::vector<double>& w, double& nu) {
         free_.clear();
         double fixed_sum = 0.0, free_target = 0.0;
         for (std::size_t i = 0; i < n_; ++i) {
-            switch (pieces[i]) {
-                case Piece::lower: w[i] = s_.lower[i]; break;
-                case Piece::upper: w[i] = s_.upper[i]; break;
-                case Piece::hold: w[i] = s_.current[i]; break;
-                default: free_.push_back(i); break;
-            }
-            if (is_free(pieces[i])) {
+            const Place p = pieces[i];
+            if (p == kLower)
+                w[i] = s_.lower[i];
+            else if (p == kUpper)
+                w[i] = s_.upper[i];
+            else if (!is_free(p))
+                w[i] = s_.kink(i, static_cast<std::size_t>(p / 2));
+            else
+                free_.push_back(i);
+            if (is_free(p)) {
                 free_target += target_[i];
                 d_[i] = 0.0;
             } else {
@@ -331,8 +335,7 @@ class Solver {
         cov_.multiply_rows(free_, d_.data(), rhs.data());
         for (std::size_t r = 0; r < m; ++r) {
             const std::size_t i = free_[r];
-            const double slope = pieces[i] == Piece::buy ? s_.buy[i] : -s_.sell[i];
-            rhs[r] = -2.0 * lam_ * rhs[r] - slope;
+            rhs[r] = -2.0 * lam_ * rhs[r] - cost_slope(i, pieces[i]);
         }
         const std::unique_ptr<ReducedMatrix> a = cov_.reduced(free_, 2.0 * lam_);
         SaddleSolver saddle;
@@ -377,63 +380,63 @@ class Solver {
         return std::abs(acc.value() - s_.total) <= 1e-14 * std::max<double>(1.0, std::sqrt(n_));
     }
 
-    /// The piece a weight lies on.
-    Piece piece_of(std::size_t i, double w) const {
-        if (w <= s_.lower[i]) return Piece::lower;
-        if (w >= s_.upper[i]) return Piece::upper;
-        if (w > s_.current[i]) return Piece::buy;
-        if (w < s_.current[i]) return Piece::sell;
-        return Piece::hold;
+    /// The place of a weight: a bound, a kink of h_i, or a segment between them.
+    Place piece_of(std::size_t i, double w) const {
+        if (w <= s_.lower[i]) return kLower;
+        if (w >= s_.upper[i]) return kUpper;
+        return s_.place_of(i, w);
     }
 
     /// Whether a fixed asset should start trading: the rate at which moving it off its bound
-    /// (or off w0) lowers the Lagrangian, given its reduced gradient mu = g_i + nu, and the
-    /// piece it would move onto. violation = 0 when it should stay.
+    /// (or off its kink) lowers the Lagrangian, given its reduced gradient mu = g_i + nu, and
+    /// the segment it would move onto. violation = 0 when it should stay.
     struct Release {
         double violation = 0.0;
-        Piece piece = Piece::hold;
+        Place piece = kHold;
     };
-    Release release_of(std::size_t i, Piece piece, double mu, double tau) const {
-        const double l = s_.lower[i], u = s_.upper[i], w0 = s_.current[i];
-        const double up = mu + s_.buy[i];     // derivative of the Lagrangian buying more
-        const double down = mu - s_.sell[i];  // derivative of the Lagrangian selling less
-        switch (piece) {
-            case Piece::hold:
-                if (up < -tau && w0 < u) return {-up, Piece::buy};
-                if (down > tau && w0 > l) return {down, Piece::sell};
-                break;
-            case Piece::upper:  // moving down pays if the left derivative is positive
-                if (l < u && u > w0 && up > tau) return {up, Piece::buy};
-                if (l < u && u <= w0 && down > tau) return {down, Piece::sell};
-                break;
-            case Piece::lower:  // moving up pays if the right derivative is negative
-                if (l < u && l < w0 && down < -tau) return {-down, Piece::sell};
-                if (l < u && l >= w0 && up < -tau) return {-up, Piece::buy};
-                break;
-            default: break;  // free assets are not released
+    Release release_of(std::size_t i, Place piece, double mu, double tau) const {
+        const double l = s_.lower[i], u = s_.upper[i];
+        if (piece == kUpper || piece == kLower) {
+            if (!(l < u)) return {};
+            // The segment just below u, or just above l.
+            const double at = piece == kUpper ? u : l;
+            Place segment = s_.place_of(i, at);
+            if (!is_free(segment)) segment += piece == kUpper ? 1 : -1;  // at a kink
+            const double rate = mu + cost_slope(i, segment);
+            if (piece == kUpper && rate > tau) return {rate, segment};    // moving down pays
+            if (piece == kLower && rate < -tau) return {-rate, segment};  // moving up pays
+            return {};
         }
+        if (is_free(piece)) return {};  // free assets are not released
+        // At kink K_j (place 2j + 1): segment j above it, segment j + 1 below it.
+        const double k = s_.kink(i, static_cast<std::size_t>(piece / 2));
+        const double up = mu + cost_slope(i, piece - 1);    // derivative moving up
+        const double down = mu + cost_slope(i, piece + 1);  // derivative moving down (negated)
+        if (up < -tau && k < u) return {-up, piece - 1};
+        if (down > tau && k > l) return {down, piece + 1};
         return {};
     }
 
-    /// The cost slope of a free asset on its side of w0.
-    double cost_slope(std::size_t i, Piece piece) const {
-        return piece == Piece::buy ? s_.buy[i] : -s_.sell[i];
+    /// The cost slope S_j of a free asset on segment j (place 2j).
+    double cost_slope(std::size_t i, Place piece) const {
+        return s_.slope(i, static_cast<std::size_t>(piece / 2));
     }
 
     /// Primal active-set method (Nocedal & Wright, Algorithm 16.3) for the piecewise-linear
-    /// cost: each free asset stays on one side of w0 (buy or sell), so F is a quadratic on the
-    /// working set. Each round solves the equality-constrained step on the free assets F,
+    /// cost: each free asset stays on one segment of h_i (buying, or selling one tranche), so F
+    /// is a quadratic on the working set. Each round solves the equality-constrained step on the
+    /// free assets F,
     ///     2 lam Sigma_FF p + nu 1 = -c_F,   1'p = 0,   c_i = g_i + cost slope_i,
-    /// and moves along p with an exact line search cut at the first blocking bound or w0 (an
-    /// asset that reaches w0 holds there). When Sigma_FF is singular the step problem may be
-    /// unbounded; the regularised solve then returns a long step along a flat descent
-    /// direction, and the line search stops it at the blocking bound. At a stationary point of
-    /// the working set the fixed asset whose multiplier is most violated is released. F never
+    /// and moves along p with an exact line search cut at the first blocking bound or kink (an
+    /// asset that reaches a kink, w0 included, stays there). When Sigma_FF is singular the step
+    /// problem may be unbounded; the regularised solve then returns a long step along a flat
+    /// descent direction, and the line search stops it at the blocking bound. At a stationary point
+    /// of the working set the fixed asset whose multiplier is most violated is released. F never
     /// increases and only degenerate steps keep it level, so working sets do not repeat in
     /// practice; a round limit guards against cycling on exact ties.
     void primal_active_set(Result& res) {
         Point cur = best_;  // certified already
-        std::vector<Piece> pieces(n_);
+        std::vector<Place> pieces(n_);
         for (std::size_t i = 0; i < n_; ++i) pieces[i] = piece_of(i, cur.w[i]);
         const std::size_t max_rounds = 100 + 4 * n_;
         std::vector<double> c, p;
@@ -519,9 +522,10 @@ class Solver {
                 if (p[r] < 0.0 && w <= low + tol && (blocked || w < low)) w = low;
                 next.w[i] = w;
                 if (w == high || w == low)
-                    pieces[i] = w == s_.upper[i]   ? Piece::upper
-                                : w == s_.lower[i] ? Piece::lower
-                                                   : Piece::hold;
+                    pieces[i] = w == s_.upper[i]   ? kUpper
+                                : w == s_.lower[i] ? kLower
+                                : w == high        ? pieces[i] - 1   // the kink above
+                                                   : pieces[i] + 1;  // the kink below
             }
             free_.clear();
             for (std::size_t i = 0; i < n_; ++i)
@@ -537,12 +541,12 @@ class Solver {
         }
     }
 
-    /// The interval a free asset may move in without leaving its side of w0 or its bounds.
-    double side_low(std::size_t i, Piece piece) const {
-        return piece == Piece::buy ? std::max(s_.current[i], s_.lower[i]) : s_.lower[i];
+    /// The interval a free asset may move in without leaving its segment or its bounds.
+    double side_low(std::size_t i, Place piece) const {
+        return std::max(s_.segment_low(i, static_cast<std::size_t>(piece / 2)), s_.lower[i]);
     }
-    double side_high(std::size_t i, Piece piece) const {
-        return piece == Piece::buy ? s_.upper[i] : std::min(s_.current[i], s_.upper[i]);
+    double side_high(std::size_t i, Place piece) const {
+        return std::min(s_.segment_high(i, static_cast<std::size_t>(piece / 2)), s_.upper[i]);
     }
 
     /// Primal-dual active-set correction. Free assets that left their piece move to the piece
@@ -552,39 +556,33 @@ class Solver {
     /// max(16, |free|) of them join per round, the largest violations first: the free set at
     /// most doubles and the reduced systems stay near the size of the final one.
     /// Returns false if nothing changed.
-    bool update_pieces(const Point& cand, double nu, std::vector<Piece>& pieces) const {
+    bool update_pieces(const Point& cand, double nu, std::vector<Place>& pieces) const {
         double scale = 0.0;
         for (std::size_t i = 0; i < n_; ++i)
             scale = std::max(scale, std::abs(2.0 * lam_ * cand.sigma_d[i]));
         const double tau = 1e-13 * (scale + std::abs(nu));
         bool changed = false;
         std::vector<std::pair<double, std::size_t>> joins;  // (violation, asset)
-        std::vector<Piece> joined(n_);
+        std::vector<Place> joined(n_, kHold);
         std::size_t free_count = 0;
         for (std::size_t i = 0; i < n_; ++i) {
-            const double wi = cand.w[i], l = s_.lower[i], u = s_.upper[i], w0 = s_.current[i];
+            const double wi = cand.w[i], l = s_.lower[i], u = s_.upper[i];
             const double mu = 2.0 * lam_ * cand.sigma_d[i] + nu;
-            Piece next = pieces[i];
+            Place next = pieces[i];
             double violation = 0.0;
-            switch (pieces[i]) {
-                case Piece::buy:
-                    if (wi > u)
-                        next = Piece::upper;
-                    else if (wi < std::max(w0, l))
-                        next = w0 >= l ? Piece::hold : Piece::lower;
-                    break;
-                case Piece::sell:
-                    if (wi < l)
-                        next = Piece::lower;
-                    else if (wi > std::min(w0, u))
-                        next = w0 <= u ? Piece::hold : Piece::upper;
-                    break;
-                default: {
-                    const Release r = release_of(i, pieces[i], mu, tau);
-                    violation = r.violation;
-                    joined[i] = r.piece;
-                    break;
-                }
+            if (is_free(pieces[i])) {
+                // Left its segment: fixed at the kink or the bound it crossed (the kink when
+                // the two coincide).
+                const auto j = static_cast<std::size_t>(pieces[i] / 2);
+                const double high = s_.segment_high(i, j), low = s_.segment_low(i, j);
+                if (wi > std::min(high, u))
+                    next = high <= u ? pieces[i] - 1 : kUpper;
+                else if (wi < std::max(low, l))
+                    next = low >= l ? pieces[i] + 1 : kLower;
+            } else {
+                const Release r = release_of(i, pieces[i], mu, tau);
+                violation = r.violation;
+                joined[i] = r.piece;
             }
             if (violation > 0.0) joins.emplace_back(violation, i);
             if (next != pieces[i]) {
