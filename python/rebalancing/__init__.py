@@ -7,6 +7,7 @@ drop-in for the textbook scipy function) for cost-aware rebalancing; :func:`chec
 :class:`CostAware`, :class:`Never`) on real data (:mod:`rebalancing.datasets`).
 """
 
+from rebalancing import datasets
 from rebalancing.backtest import BacktestResult, backtest, backtests, compare, summary_table
 from rebalancing.batch import BatchResult, solve_batch
 from rebalancing.costs import CostModel, LinearCost, MarketImpact
@@ -36,6 +37,7 @@ __all__ = [
     "band_trades",
     "check_drift",
     "compare",
+    "datasets",
     "optimal_rebalance",
     "policies_from_toml",
     "solve",

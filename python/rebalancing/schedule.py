@@ -153,43 +153,69 @@ class Schedule:
 
     def mask(self, index: pd.DatetimeIndex) -> tuple[np.ndarray, str]:
         """Boolean mask over ``index``: True on the rows where the policy looks; and a note."""
-        index = _as_dates(index)
-        n = len(index)
+        days = _as_days(index)
+        n = len(days)
         if n == 0:
             return np.zeros(0, dtype=bool), ""
         if self.freq == "daily":
             return np.ones(n, dtype=bool), ""
         if self.dates is not None:
-            wanted = pd.DatetimeIndex(self.dates)
-            outside = wanted[(wanted < index[0]) | (wanted > index[-1])]
+            wanted = pd.DatetimeIndex(self.dates).to_numpy().astype("datetime64[D]")
+            outside = wanted[(wanted < days[0]) | (wanted > days[-1])]
             if len(outside):
                 raise ValueError(
-                    f"dates: {outside[0].date()} is outside the data "
-                    f"({index[0].date()} to {index[-1].date()})"
+                    f"dates: {outside[0]} is outside the data ({days[0]} to {days[-1]})"
                 )
-            rows = np.searchsorted(index.to_numpy(), wanted.to_numpy(), side="left")
+            rows = np.searchsorted(days, wanted, side="left")
             note = ""
         else:
-            # Sessions from a year before the data to the end of the last period, so that the
-            # first and the last periods are whole (a period cut by the end of the data has its
-            # last trading day after the data: no check there).
             code = FREQUENCIES[str(self.freq)]
-            period_end = pd.Period(index[-1], code).end_time.normalize()
-            days, note = trading_days(index[0] - pd.DateOffset(years=1), period_end, self.calendar)
-            keep = "first" if self.when == "first" else "last"
-            picked = pd.Series(days, index=days.to_period(code)).groupby(level=0).agg(keep)
-            wanted = pd.DatetimeIndex(picked.to_numpy())
-            rows = np.searchsorted(index.to_numpy(), wanted.to_numpy(), side="left")
+            wanted, note = _scheduled_days(code, self.when, self.calendar, days[0], days[-1])
+            rows = np.searchsorted(days, wanted, side="left")
             # A scheduled day is acted on at the first row on or after it, within its period.
             inside = rows < n
-            same_period = np.zeros(len(rows), dtype=bool)
-            same_period[inside] = index[rows[inside]].to_period(code) == wanted[inside].to_period(
-                code
-            )
-            rows = rows[same_period]
+            rows, wanted = rows[inside], wanted[inside]
+            rows = rows[_period_key(days[rows], code) == _period_key(wanted, code)]
         mask = np.zeros(n, dtype=bool)
         mask[rows[rows < n]] = True
         return mask, note
+
+
+def _period_key(days: np.ndarray, code: str) -> np.ndarray:
+    """An integer per day that is equal exactly for days in the same period (weeks Monday to
+    Sunday, calendar months, quarters, years)."""
+    if code == "W":
+        number = days.astype("datetime64[D]").astype(np.int64)
+        return (number + 3) // 7  # day 0, 1970-01-01, was a Thursday: weeks start on Mondays
+    months = days.astype("datetime64[M]").astype(np.int64)
+    if code == "M":
+        return months
+    if code == "Q":
+        return months // 3
+    return months // 12
+
+
+@functools.lru_cache(maxsize=256)
+def _scheduled_days(
+    code: str, when: str, calendar: str | None, first: np.datetime64, last: np.datetime64
+) -> tuple[np.ndarray, str]:
+    """The first or last trading day of every period touching [first, last], from a year before
+    ``first`` to the end of ``last``'s period, so that the first and the last periods are whole
+    (a period cut by the end of the data has its last trading day after the data: no check
+    there). Cached: schedules are asked for the same data again and again."""
+    period_end = pd.Period(pd.Timestamp(last), code).end_time.normalize()
+    sessions, note = trading_days(
+        pd.Timestamp(first) - pd.DateOffset(years=1), period_end, calendar
+    )
+    days = sessions.to_numpy().astype("datetime64[D]")
+    key = _period_key(days, code)
+    change = np.flatnonzero(np.diff(key)) + 1  # the first day of each new period
+    pick = (
+        np.concatenate(([0], change)) if when == "first" else np.append(change - 1, len(days) - 1)
+    )
+    picked = days[pick]
+    picked.flags.writeable = False  # shared through the cache
+    return picked, note
 
 
 def as_schedule(value: Any) -> Schedule:
@@ -205,11 +231,13 @@ def as_schedule(value: Any) -> Schedule:
     )
 
 
-def _as_dates(index: Any) -> pd.DatetimeIndex:
+def _as_days(index: Any) -> np.ndarray:
+    """The dates of a DatetimeIndex as datetime64[D] (time of day and time zone dropped)."""
     if not isinstance(index, pd.DatetimeIndex):
         raise TypeError(
             f"returns must be indexed by dates (a DatetimeIndex), got {type(index).__name__}"
         )
     if index.tz is not None:
         index = index.tz_localize(None)
-    return index.normalize()
+    days: np.ndarray = index.to_numpy().astype("datetime64[D]")
+    return days
