@@ -1,0 +1,36 @@
+"""Tax lots, wash sales, lot relief, a durable SQLite ledger, Form 8949 and loss harvesting.
+
+US rules as written in the project's TAX_RULES (holding period §1, wash sales §2–5, lot relief
+§6, harvesting convention §7), with exact ``Decimal`` arithmetic:
+
+* :class:`Ledger` — accounts (taxable, IRA, Roth), buys, reinvestments, deposits, sales by
+  ``fifo``/``lifo``/``hifo``/``spec_id``/``tax_optimal``; open lots with wash-adjusted basis and
+  dates, realized sales, wash-sale matches, blocks, Form 8949; ``Ledger.open(path)`` persists to
+  SQLite, one transaction per operation;
+* :func:`harvest` / :func:`swap_back` — tax-loss harvesting into substitutes and back;
+* :func:`first_long_term_date`, :func:`is_long_term`, :func:`holding_term` — the holding period.
+"""
+
+from rebalancing.tax.harvesting import HarvestResult, Trade, WouldWash, harvest, swap_back
+from rebalancing.tax.holding import first_long_term_date, holding_term, is_long_term
+from rebalancing.tax.ledger import SHARE_QUANTUM, Acquisition, Block, Ledger, Sale
+from rebalancing.tax.relief import METHODS
+from rebalancing.tax.wash import replacement_date
+
+__all__ = [
+    "METHODS",
+    "SHARE_QUANTUM",
+    "Acquisition",
+    "Block",
+    "HarvestResult",
+    "Ledger",
+    "Sale",
+    "Trade",
+    "WouldWash",
+    "first_long_term_date",
+    "harvest",
+    "holding_term",
+    "is_long_term",
+    "replacement_date",
+    "swap_back",
+]

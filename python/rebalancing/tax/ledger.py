@@ -1,0 +1,979 @@
+r"""The tax-lot ledger: accounts, acquisitions, sales, wash sales, blocks, reports.
+
+A :class:`Ledger` records what happened — buys, dividend reinvestments, invested deposits and
+sales, per named account — and answers what it means for taxes: the open lots with their
+wash-adjusted basis and dates (:meth:`Ledger.lots`), every realized lot piece with its gain, term
+and wash-sale disallowance (:meth:`Ledger.realized`), the wash-sale matches themselves
+(:meth:`Ledger.wash_sales`), whether a ticker may be bought without washing a recent loss
+(:meth:`Ledger.can_buy`) and Form 8949 (:meth:`Ledger.form_8949`).
+
+Design and documented choices
+-----------------------------
+**Event sourcing.** The ledger's state is a deterministic function of its event log: events are
+applied in ``(trade date, recording sequence)`` order and each trade date is settled at its
+close (:mod:`rebalancing.tax.wash`). Because a purchase can wash a loss sold up to 30 days
+*before* it, the matching must not depend on the order in which events are recorded: an event
+dated on or after the latest trade date of its group extends the state incrementally, an event
+dated earlier (recorded late) replays the group's events, so **events may be recorded in any
+date order** and the result is the one of recording them in date order. Same-date events keep
+their recording order.
+
+**Groups.** Tickers declared substantially identical (``Ledger(identical=[{"VOO", "IVV"}])`` or
+:meth:`Ledger.declare_identical`; overlapping declarations merge) form one group: wash sales,
+blocks and matching work per group, across all accounts. A declaration applies to the whole
+history (the group is rebuilt), since the securities always were identical.
+
+**Atomicity.** Every operation validates its input and builds new states before anything is
+swapped in, so a failed operation (``ValueError``/``TypeError``) leaves the ledger unchanged.
+:meth:`Ledger.transaction` groups operations: all of them or none (and, for a ledger opened
+with :meth:`Ledger.open`, one SQLite transaction).
+
+**Numbers and dates.** Shares and money are ``Decimal``; ``int`` and ``str`` are accepted, floats
+are rejected with a ``TypeError`` (see :mod:`rebalancing.tax._inputs`). Share counts must be
+positive, prices non-negative (a worthless security can be sold at 0). Dates are
+``datetime.date`` or ISO strings. Tickers and account names are case-sensitive strings, kept
+exactly as given.
+
+**Persistence.** :meth:`Ledger.open` keeps the event log in SQLite, one transaction per operation
+(:mod:`rebalancing.tax.store`); lots and sales are rebuilt from the events when it is opened.
+
+**Accounts.** ``"taxable"`` (the default account, always present), ``"ira"`` and ``"roth"``
+kinds. Sales in IRA-like accounts appear in :meth:`realized` but are never wash-tested and are
+not reported on Form 8949; purchases there are replacements for losses in taxable accounts,
+disallowing them permanently.
+
+**Blocks.** Every loss sale in a taxable account (harvested or not, washed or not) blocks its
+group from the sale date through ``sale date + 30 days`` inclusive (:meth:`can_buy` is
+``False``; buying is safe again from day 31). Dates before the sale are not blocked: the
+ledger does not know about sales that have not happened. :meth:`buy` is a record of a trade
+and is always accepted (buying during a block washes the loss, which the ledger then accounts
+for); :meth:`reinvest` and :meth:`deposit` of a blocked ticker are **redirected** to the
+substitute (TAX_RULES §7) — the one named by ``substitute=`` or else the one the harvest that
+created the block bought — at ``substitute_price``: the cash ``shares × price`` buys
+``⌊cash / substitute_price⌋`` substitute shares to :data:`SHARE_QUANTUM` (the remainder is
+returned as ``cash_left``). The redirected lot records the ticker it stands in for
+(``primary``) and the event is tagged ``"redirect"``. Without a known
+substitute or without ``substitute_price`` the call raises ``ValueError``.
+"""
+
+from __future__ import annotations
+
+import bisect
+import datetime as dt
+import os
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from decimal import ROUND_DOWN, Context, Decimal, localcontext
+from typing import IO, Any
+
+import pandas as pd
+
+from rebalancing.tax import form8949
+from rebalancing.tax._engine import Group, add_event, add_event_in_place, replay
+from rebalancing.tax._inputs import (
+    CONTEXT,
+    ZERO,
+    as_date,
+    as_name,
+    as_nonnegative,
+    as_positive,
+    tidy,
+)
+from rebalancing.tax.lots import ACCOUNT_KINDS, Event, GroupState, Lot
+from rebalancing.tax.relief import METHODS, normalize_spec
+from rebalancing.tax.store import LedgerStore
+from rebalancing.tax.wash import WINDOW
+
+__all__ = ["SHARE_QUANTUM", "Acquisition", "Block", "Ledger", "Sale"]
+
+SHARE_QUANTUM = Decimal("0.000001")
+"""Smallest share fraction bought when cash is converted to shares (redirects, harvests)."""
+
+_DISPLAY = Context(prec=28)
+
+LOT_COLUMNS = [
+    "lot_id",
+    "account",
+    "kind",
+    "ticker",
+    "shares",
+    "basis",
+    "basis_per_share",
+    "adjustment",
+    "acquired",
+    "original",
+    "replacement",
+    "primary",
+]
+REALIZED_COLUMNS = [
+    "sale",
+    "lot_id",
+    "account",
+    "kind",
+    "ticker",
+    "shares",
+    "acquired",
+    "original",
+    "sold",
+    "proceeds",
+    "basis",
+    "gain",
+    "term",
+    "wash_disallowed",
+    "permanent_disallowed",
+    "permanent",
+    "reported_gain",
+    "matched",
+    "adjustment",
+    "replacement",
+    "tag",
+]
+MATCH_COLUMNS = [
+    "sale",
+    "sold_lot",
+    "sold",
+    "sold_acquired",
+    "replacement_lot",
+    "account",
+    "kind",
+    "ticker",
+    "shares",
+    "replaced",
+    "disallowed",
+    "permanent",
+    "acquired",
+]
+EVENT_COLUMNS = [
+    "seq",
+    "date",
+    "kind",
+    "account",
+    "ticker",
+    "shares",
+    "price",
+    "method",
+    "lots",
+    "tag",
+    "primary",
+    "substitute",
+]
+
+
+@dataclass(frozen=True)
+class Acquisition:
+    """Receipt of a buy, reinvestment or deposit.
+
+    ``ticker``/``shares``/``price`` are what was actually bought; ``redirected_from`` is the
+    requested ticker when a block sent the cash to a substitute, with ``cash_left`` the cash the
+    share rounding left over.
+    """
+
+    seq: int
+    date: dt.date
+    kind: str
+    account: str
+    ticker: str
+    shares: Decimal
+    price: Decimal
+    lot_id: str
+    redirected_from: str | None = None
+    cash_left: Decimal = ZERO
+
+
+@dataclass(frozen=True)
+class Sale:
+    """Receipt of a sale: the lots relieved (``(lot_id, shares)``) and the proceeds."""
+
+    seq: int
+    date: dt.date
+    account: str
+    ticker: str
+    shares: Decimal
+    price: Decimal
+    proceeds: Decimal
+    lots: tuple[tuple[str, Decimal], ...]
+
+
+@dataclass(frozen=True)
+class Block:
+    """A group that must not be acquired from ``sale_date`` through ``until`` (inclusive)."""
+
+    tickers: tuple[str, ...]
+    sale_date: dt.date
+    until: dt.date
+    substitute: str | None
+
+
+@dataclass
+class _Snapshot:
+    groups: dict[str, Group]
+    log_length: int
+    kinds: dict[str, str]
+    group_of: dict[str, str]
+    members: dict[str, frozenset[str]]
+    declared_length: int
+    owned: dict[int, Group] = field(default_factory=dict)  # groups created in the transaction
+
+
+class Ledger:
+    """Tax lots per account with wash sales, lot relief and harvesting support.
+
+    Parameters
+    ----------
+    accounts : mapping of str to str, or iterable of str, optional
+        Accounts besides the default ``"taxable"`` one: ``{"roth": "roth", "joint": "taxable"}``
+        (kinds ``"taxable"``, ``"ira"``, ``"roth"``) or a list of names (all taxable).
+    identical : iterable of iterables of str, optional
+        Groups of substantially identical tickers, e.g. ``[{"VOO", "IVV"}]``.
+
+    Examples
+    --------
+    >>> led = Ledger({"ira": "ira"})
+    >>> _ = led.buy("2024-01-02", "VOO", 10, "400")
+    >>> _ = led.sell("2024-02-01", "VOO", 10, "380")
+    >>> _ = led.buy("2024-02-15", "VOO", 10, "385", account="ira")
+    >>> row = led.realized().iloc[0]
+    >>> row.gain, row.wash_disallowed, row.permanent_disallowed
+    (Decimal('-200'), Decimal('200'), Decimal('200'))
+    """
+
+    def __init__(
+        self,
+        accounts: Mapping[str, str] | Iterable[str] | None = None,
+        *,
+        identical: Iterable[Iterable[str]] = (),
+    ) -> None:
+        self._kinds: dict[str, str] = {"taxable": "taxable"}
+        self._groups: dict[str, Group] = {}
+        self._group_of: dict[str, str] = {}
+        self._members: dict[str, frozenset[str]] = {}
+        self._declared: list[tuple[str, ...]] = []
+        self._log: list[Event] = []
+        self._store: LedgerStore | None = None
+        self._revision = 0
+        self._txn: _Snapshot | None = None
+        with self.transaction():
+            for name, kind in _account_pairs(accounts):
+                self.add_account(name, kind)
+            for tickers in _groups_arg(identical):
+                self.declare_identical(tickers)
+
+    # ------------------------------------------------------------------ persistence
+
+    @classmethod
+    def open(
+        cls,
+        path: str | os.PathLike[str],
+        accounts: Mapping[str, str] | Iterable[str] | None = None,
+        *,
+        identical: Iterable[Iterable[str]] = (),
+    ) -> Ledger:
+        """Open (or create) a ledger stored in the SQLite file ``path``.
+
+        The stored events are replayed (:mod:`rebalancing.tax.store`); ``accounts`` and
+        ``identical`` not yet in the file are added (an account stored with another kind is a
+        ``ValueError``). From then on every operation is committed to the file in one
+        transaction before the in-memory ledger changes. Use as a context manager, or call
+        :meth:`close`.
+        """
+        store = LedgerStore(path)
+        try:
+            stored = store.load()
+            ledger = cls()
+            ledger._kinds.update(stored.accounts)
+            for tickers in stored.identical:
+                ledger._merge(tickers)
+            ledger._declared.extend(stored.identical)
+            ledger._load(stored.events)
+            ledger._store = store
+            ledger._revision = stored.revision
+            new_file = "taxable" not in dict(stored.accounts)
+            if new_file:
+                ledger._kinds.pop("taxable")
+            with ledger.transaction():
+                if new_file:  # record the default account too
+                    ledger.add_account("taxable", "taxable")
+                for name, kind in _account_pairs(accounts):
+                    known = ledger._kinds.get(name)
+                    if known is None:
+                        ledger.add_account(name, kind)
+                    elif known != kind:
+                        raise ValueError(
+                            f"accounts: {name!r} is stored as a {known!r} account, not {kind!r}"
+                        )
+                for tickers in _groups_arg(identical):
+                    if not all(ledger._key(t) == ledger._key(tickers[0]) for t in tickers):
+                        ledger.declare_identical(tickers)
+        except BaseException:
+            store.close()
+            raise
+        return ledger
+
+    @property
+    def path(self) -> str | None:
+        """The SQLite file backing this ledger, or ``None`` for an in-memory ledger."""
+        return None if self._store is None else self._store.path
+
+    def close(self) -> None:
+        """Close the database (the in-memory state stays readable; writes then fail)."""
+        if self._store is not None:
+            self._store.close()
+
+    def __enter__(self) -> Ledger:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _load(self, events: Iterable[Event]) -> None:
+        by_group: dict[str, list[Event]] = {}
+        for event in events:
+            by_group.setdefault(self._key(event.ticker), []).append(event)
+            self._log.append(event)
+        for key, group_events in by_group.items():
+            self._groups[key] = replay(group_events, self._kinds)[0]
+        self._log.sort(key=lambda e: e.seq)
+
+    # ------------------------------------------------------------------ transactions
+
+    @contextmanager
+    def transaction(self) -> Iterator[Ledger]:
+        """Group operations atomically: ``with ledger.transaction(): ...``.
+
+        If the block raises, the ledger (and its database) are left exactly as before the
+        block. Nested blocks join the outermost one. For a stored ledger the block's events are
+        written in one SQLite transaction when the outermost block ends. Decimal arithmetic
+        inside the block runs in the ledger's context (60 significant digits).
+        """
+        if self._txn is not None:
+            yield self
+            return
+        snapshot = _Snapshot(
+            groups=dict(self._groups),
+            log_length=len(self._log),
+            kinds=dict(self._kinds),
+            group_of=dict(self._group_of),
+            members=dict(self._members),
+            declared_length=len(self._declared),
+        )
+        self._txn = snapshot
+        try:
+            with localcontext(CONTEXT):
+                yield self
+            if self._store is not None:
+                new_events = self._log[snapshot.log_length :]
+                new_accounts = [(n, k) for n, k in self._kinds.items() if n not in snapshot.kinds]
+                new_groups = self._declared[snapshot.declared_length :]
+                if new_events or new_accounts or new_groups:
+                    self._revision = self._store.commit(
+                        self._revision, new_accounts, new_groups, new_events
+                    )
+        except BaseException:
+            self._groups = snapshot.groups
+            del self._log[snapshot.log_length :]
+            self._kinds = snapshot.kinds
+            self._group_of = snapshot.group_of
+            self._members = snapshot.members
+            del self._declared[snapshot.declared_length :]
+            raise
+        finally:
+            self._txn = None
+
+    # ------------------------------------------------------------------ configuration
+
+    @property
+    def accounts(self) -> dict[str, str]:
+        """Account name → kind."""
+        return dict(self._kinds)
+
+    @property
+    def identical(self) -> list[frozenset[str]]:
+        """The groups of substantially identical tickers (merged declarations)."""
+        return [self._members[key] for key in sorted(self._members)]
+
+    def add_account(self, name: str, kind: str = "taxable") -> None:
+        """Add an account of kind ``"taxable"``, ``"ira"`` or ``"roth"``."""
+        name = as_name(name, "name")
+        if kind not in ACCOUNT_KINDS:
+            raise ValueError(f"kind must be one of {ACCOUNT_KINDS}, got {kind!r}")
+        if name in self._kinds:
+            raise ValueError(f"name: account {name!r} already exists")
+        with self.transaction():
+            self._kinds[name] = kind
+
+    def declare_identical(self, tickers: Iterable[str]) -> None:
+        """Declare ``tickers`` substantially identical (merging with groups they belong to).
+
+        The history of the merged group is replayed; if that makes a recorded event invalid
+        (e.g. a ``spec_id`` sale naming a lot that the new matching splits differently), the
+        declaration is refused with ``ValueError`` and nothing changes.
+        """
+        group = _one_group(tickers, "tickers")
+        with self.transaction():
+            old_keys = {self._key(t) for t in group}
+            events = [
+                e for key in old_keys if key in self._groups for e in self._groups[key].events
+            ]
+            new_key = self._merge(group)
+            self._declared.append(group)
+            for key in old_keys:
+                self._groups.pop(key, None)
+            if events:
+                self._groups[new_key] = replay(events, self._kinds)[0]
+
+    def _merge(self, tickers: Iterable[str]) -> str:
+        members: set[str] = set()
+        for ticker in tickers:
+            members |= self._members.get(self._key(ticker), {ticker})
+        for key in {self._key(t) for t in members}:
+            self._members.pop(key, None)
+        key = min(members)
+        self._members[key] = frozenset(members)
+        for ticker in members:
+            self._group_of[ticker] = key
+        return key
+
+    def _key(self, ticker: str) -> str:
+        return self._group_of.get(ticker, ticker)
+
+    def _tickers(self, key: str) -> tuple[str, ...]:
+        return tuple(sorted(self._members.get(key, {key})))
+
+    def _account(self, account: Any) -> str:
+        name = as_name(account, "account")
+        if name not in self._kinds:
+            raise ValueError(f"account: unknown account {name!r} (known: {sorted(self._kinds)})")
+        return name
+
+    # ------------------------------------------------------------------ operations
+
+    def buy(
+        self, date: Any, ticker: str, shares: Any, price: Any, account: str = "taxable"
+    ) -> Acquisition:
+        """Record a purchase of ``shares`` of ``ticker`` at ``price`` per share on ``date``.
+
+        The new lot's basis is ``shares × price``. A purchase within 30 days of a loss sale of
+        a substantially identical security washes that loss (TAX_RULES §2–5), whenever either
+        was recorded.
+        """
+        return self._acquire("buy", date, ticker, shares, price, account)
+
+    def reinvest(
+        self,
+        date: Any,
+        ticker: str,
+        shares: Any,
+        price: Any,
+        account: str = "taxable",
+        *,
+        substitute: str | None = None,
+        substitute_price: Any = None,
+    ) -> Acquisition:
+        """Record a dividend reinvestment (an acquisition for wash-sale purposes).
+
+        While ``ticker`` is blocked (:meth:`can_buy` is False) the cash is redirected to a
+        substitute; see the module notes ("Blocks") for ``substitute``/``substitute_price``.
+        """
+        return self._acquire(
+            "reinvest",
+            date,
+            ticker,
+            shares,
+            price,
+            account,
+            redirect=(substitute, substitute_price),
+        )
+
+    def deposit(
+        self,
+        date: Any,
+        ticker: str,
+        shares: Any,
+        price: Any,
+        account: str = "taxable",
+        *,
+        substitute: str | None = None,
+        substitute_price: Any = None,
+    ) -> Acquisition:
+        """Record a deposit invested in ``ticker`` (an acquisition for wash-sale purposes).
+
+        Redirected to a substitute during a block, like :meth:`reinvest`.
+        """
+        return self._acquire(
+            "deposit", date, ticker, shares, price, account, redirect=(substitute, substitute_price)
+        )
+
+    def _acquire(
+        self,
+        kind: str,
+        date: Any,
+        ticker: Any,
+        shares: Any,
+        price: Any,
+        account: Any,
+        *,
+        tag: str | None = None,
+        primary: str | None = None,
+        redirect: tuple[Any, Any] | None = None,
+    ) -> Acquisition:
+        with self.transaction():
+            day = as_date(date, "date")
+            name = as_name(ticker, "ticker")
+            quantity = as_positive(shares, "shares")
+            cost = as_nonnegative(price, "price")
+            acct = self._account(account)
+            redirected_from = None
+            cash_left = ZERO
+            if redirect is not None:
+                sub_arg, sub_price_arg = redirect
+                if sub_arg is not None:
+                    sub_arg = as_name(sub_arg, "substitute")
+                block = self.block(name, day)
+                if block is not None:
+                    sub = sub_arg if sub_arg is not None else block.substitute
+                    if sub is None:
+                        raise ValueError(
+                            f"substitute: {name} is blocked through {block.until} (loss sale on "
+                            f"{block.sale_date}) and no substitute is known; pass substitute= "
+                            "and substitute_price="
+                        )
+                    if self._key(sub) == self._key(name):
+                        raise ValueError(f"substitute: {sub} is substantially identical to {name}")
+                    sub_block = self.block(sub, day)
+                    if sub_block is not None:
+                        raise ValueError(
+                            f"substitute: {sub} is itself blocked through {sub_block.until}"
+                        )
+                    if sub_price_arg is None:
+                        raise ValueError(
+                            f"substitute_price: {name} is blocked through {block.until}; the "
+                            f"{kind} goes to {sub}, whose price is needed"
+                        )
+                    sub_price = as_positive(sub_price_arg, "substitute_price")
+                    cash = quantity * cost
+                    bought = tidy((cash / sub_price).quantize(SHARE_QUANTUM, rounding=ROUND_DOWN))
+                    if bought <= 0:
+                        raise ValueError(
+                            f"shares: {cash} of cash buys no share of {sub} at {sub_price}"
+                        )
+                    cash_left = cash - bought * sub_price
+                    redirected_from, name, quantity, cost = name, sub, bought, sub_price
+                    tag, primary = "redirect", redirected_from
+                elif sub_price_arg is not None:
+                    as_positive(sub_price_arg, "substitute_price")
+            event = Event(
+                seq=self._next_seq(),
+                date=day,
+                kind=kind,
+                account=acct,
+                ticker=name,
+                shares=quantity,
+                price=cost,
+                tag=tag,
+                primary=primary,
+            )
+            lot_id = self._record(event)
+            assert isinstance(lot_id, str)
+        return Acquisition(
+            seq=event.seq,
+            date=day,
+            kind=kind,
+            account=acct,
+            ticker=name,
+            shares=quantity,
+            price=cost,
+            lot_id=lot_id,
+            redirected_from=redirected_from,
+            cash_left=cash_left,
+        )
+
+    def sell(
+        self,
+        date: Any,
+        ticker: str,
+        shares: Any,
+        price: Any,
+        method: str = "fifo",
+        lots: Mapping[str, Any] | Iterable[tuple[str, Any]] | None = None,
+        account: str = "taxable",
+    ) -> Sale:
+        """Record a sale of ``shares`` of ``ticker`` at ``price``, relieving lots by ``method``.
+
+        Parameters
+        ----------
+        method : {"fifo", "lifo", "hifo", "spec_id", "tax_optimal"}
+            Lot relief (:mod:`rebalancing.tax.relief`), on wash-adjusted bases and dates.
+        lots : mapping or iterable of pairs, optional
+            For ``spec_id`` only: ``{lot_id: shares}``; the counts must add up to ``shares``.
+            Lot ids are those of :meth:`lots` at the start of ``date`` (lots split by the
+            wash-sale settlement of ``date`` itself can be named from the next date on).
+
+        Raises
+        ------
+        ValueError
+            Selling more than the account holds, unknown lots, bad counts or arguments; the
+            ledger is unchanged.
+        """
+        return self._sell(date, ticker, shares, price, method, lots, account)
+
+    def _sell(
+        self,
+        date: Any,
+        ticker: Any,
+        shares: Any,
+        price: Any,
+        method: Any,
+        lots: Any,
+        account: Any,
+        *,
+        tag: str | None = None,
+        substitute: str | None = None,
+    ) -> Sale:
+        with self.transaction():
+            day = as_date(date, "date")
+            name = as_name(ticker, "ticker")
+            quantity = as_positive(shares, "shares")
+            value = as_nonnegative(price, "price")
+            acct = self._account(account)
+            if method not in METHODS:
+                raise ValueError(f"method must be one of {METHODS}, got {method!r}")
+            spec = None if lots is None else normalize_spec(lots)
+            if method == "spec_id" and spec is None:
+                raise ValueError("lots is required when method='spec_id'")
+            if spec is not None and method != "spec_id":
+                raise ValueError(
+                    f"lots is only allowed with method='spec_id', got method={method!r}"
+                )
+            if self._key(name) not in self._groups:
+                raise ValueError(f"ticker: no lot of {name} was ever held in this ledger")
+            event = Event(
+                seq=self._next_seq(),
+                date=day,
+                kind="sell",
+                account=acct,
+                ticker=name,
+                shares=quantity,
+                price=value,
+                method=method,
+                lots=spec,
+                tag=tag,
+                substitute=substitute,
+            )
+            picks = self._record(event)
+            assert not isinstance(picks, str)
+        return Sale(
+            seq=event.seq,
+            date=day,
+            account=acct,
+            ticker=name,
+            shares=quantity,
+            price=value,
+            proceeds=quantity * value,
+            lots=picks,
+        )
+
+    def _next_seq(self) -> int:
+        return self._log[-1].seq + 1 if self._log else 1
+
+    def _record(self, event: Event) -> str | tuple[tuple[str, Decimal], ...]:
+        key = self._key(event.ticker)
+        group = self._groups.get(key)
+        txn = self._txn
+        assert txn is not None, "events are recorded inside a transaction"
+        if group is not None and txn.owned.get(id(group)) is group and event.date == group.day:
+            # Created by this transaction, so nothing else refers to it: extend it in place
+            # (a rollback restores the groups of the snapshot anyway).
+            outcome = add_event_in_place(group, event, self._kinds)
+        else:
+            group, outcome = add_event(group, event, self._kinds)
+            self._groups[key] = group
+            txn.owned[id(group)] = group
+        self._log.append(event)
+        return outcome
+
+    # ------------------------------------------------------------------ blocks
+
+    def block(self, ticker: str, date: Any) -> Block | None:
+        """The block on ``ticker``'s group active on ``date``, if any.
+
+        A loss sale in a taxable account on ``S`` blocks the group on ``S … S + 30`` inclusive.
+        When several are active, the latest sale's block is returned, with the substitute of the
+        latest harvest among the active ones.
+        """
+        return self._block(self._key(as_name(ticker, "ticker")), as_date(date, "date"))
+
+    def _block(self, key: str, day: dt.date) -> Block | None:
+        group = self._groups.get(key)
+        if group is None or not group.live.blocks:
+            return None
+        blocks = group.live.blocks
+        # Usually ``day`` is on or after the latest loss sale: no search needed.
+        if blocks[-1][0] <= day:
+            i = len(blocks) - 1
+        else:
+            i = bisect.bisect_right(blocks, day, key=lambda b: b[0]) - 1
+        if i < 0 or day - blocks[i][0] > WINDOW:
+            return None
+        substitute = None
+        j = i
+        while j >= 0 and day - blocks[j][0] <= WINDOW:
+            if blocks[j][1] is not None:
+                substitute = blocks[j][1]
+                break
+            j -= 1
+        sale = blocks[i][0]
+        return Block(self._tickers(key), sale, sale + WINDOW, substitute)
+
+    def can_buy(self, ticker: str, date: Any) -> bool:
+        """False while a block is active: a purchase on ``date`` would wash a recent loss.
+
+        A loss sale on ``S`` (taxable account, any ticker substantially identical to
+        ``ticker``) blocks ``S`` through ``S + 30`` days; buying is allowed from ``S + 31``.
+        """
+        return self.block(ticker, date) is None
+
+    def blocks(self, date: Any = None) -> pd.DataFrame:
+        """Blocks active on ``date`` (every block ever created if ``date`` is None)."""
+        day = None if date is None else as_date(date, "date")
+        rows = []
+        for key in sorted(self._groups):
+            for sale, substitute in self._groups[key].live.blocks:
+                if day is None or sale <= day <= sale + WINDOW:
+                    rows.append((self._tickers(key), sale, sale + WINDOW, substitute))
+        return pd.DataFrame(rows, columns=["tickers", "sale_date", "until", "substitute"])
+
+    # ------------------------------------------------------------------ views
+
+    def _views(self, ticker: str | None = None) -> list[GroupState]:
+        """Settled states of every group (or of ``ticker``'s group), in group-key order."""
+        with localcontext(CONTEXT):
+            if ticker is None:
+                return [self._groups[key].view(self._kinds) for key in sorted(self._groups)]
+            group = self._groups.get(self._key(as_name(ticker, "ticker")))
+            return [] if group is None else [group.view(self._kinds)]
+
+    def lots(self, ticker: str | None = None, account: str | None = None) -> pd.DataFrame:
+        """Open lots, settled through the latest trade date.
+
+        Columns: ``lot_id``, ``account``, ``kind`` (account kind), ``ticker``, ``shares``,
+        ``basis`` (total, wash-adjusted), ``basis_per_share`` (28 significant digits),
+        ``adjustment`` (deferred wash losses included in ``basis``), ``acquired`` (adjusted
+        acquisition date), ``original`` (trade date), ``replacement`` (the shares absorbed a
+        washed loss), ``primary`` (ticker the lot substitutes for, if bought as a substitute).
+        """
+        acct = None if account is None else self._account(account)
+        rows = []
+        with localcontext(CONTEXT):
+            for state in self._views(ticker):
+                for lot in _sorted_lots(state.lots()):
+                    if (ticker is None or lot.ticker == ticker) and (
+                        acct is None or lot.account == acct
+                    ):
+                        rows.append(
+                            (
+                                lot.lot_id,
+                                lot.account,
+                                self._kinds[lot.account],
+                                lot.ticker,
+                                lot.shares,
+                                lot.basis,
+                                _DISPLAY.divide(lot.basis, lot.shares),
+                                lot.adjustment,
+                                lot.acquired,
+                                lot.original,
+                                lot.replacement,
+                                lot.primary,
+                            )
+                        )
+        frame = pd.DataFrame(rows, columns=LOT_COLUMNS)
+        return frame.sort_values(["account", "ticker"], kind="stable", ignore_index=True)
+
+    def realized(self) -> pd.DataFrame:
+        """Every realized lot piece, with its wash-sale outcome as of now.
+
+        A purchase recorded after a loss sale (up to 30 days after it) washes it
+        retroactively, so the disallowed amounts here reflect the current matching.
+
+        Columns: ``sale`` (event seq), ``lot_id``, ``account``, ``kind``, ``ticker``,
+        ``shares``, ``acquired`` (adjusted), ``original``, ``sold``, ``proceeds``, ``basis``,
+        ``gain`` (proceeds − basis), ``term`` (``"short"``/``"long"``, TAX_RULES §1 on the
+        adjusted date), ``wash_disallowed`` (loss disallowed, deferred and permanent),
+        ``permanent_disallowed`` (the part lost for good to IRA replacements), ``permanent``
+        (bool), ``reported_gain`` (gain + wash_disallowed, Form 8949 (h)), ``matched`` (shares
+        of the loss matched with replacements), ``adjustment`` (deferred losses included in
+        ``basis``), ``replacement`` (the sold shares had absorbed a washed loss), ``tag``.
+        """
+        rows = []
+        with localcontext(CONTEXT):
+            for state in self._views():
+                for p in state.pieces:
+                    rows.append(
+                        (
+                            p.sale,
+                            p.position,
+                            p.lot_id,
+                            p.account,
+                            p.kind,
+                            p.ticker,
+                            p.shares,
+                            p.acquired,
+                            p.original,
+                            p.sold,
+                            p.proceeds,
+                            p.basis,
+                            p.proceeds - p.basis,
+                            "long" if p.long_term else "short",
+                            p.disallowed,
+                            p.permanent,
+                            p.permanent > 0,
+                            p.proceeds - p.basis + p.disallowed,
+                            p.matched,
+                            p.adjustment,
+                            p.replacement,
+                            p.tag,
+                        )
+                    )
+        rows.sort(key=lambda r: (r[9], r[0], r[1]))
+        frame = pd.DataFrame(rows, columns=["sale", "index", *REALIZED_COLUMNS[1:]])
+        return frame.drop(columns="index")
+
+    def wash_sales(self) -> pd.DataFrame:
+        """Every wash-sale match: which replacement shares absorbed which loss, and how.
+
+        Columns: ``sale``, ``sold_lot``, ``sold`` (S), ``sold_acquired`` (A), the
+        ``replacement_lot`` (after any split), its ``account``/``kind``/``ticker``, ``shares``,
+        ``replaced`` (R), ``disallowed`` (amount moved into the replacement's basis, or lost for
+        good if ``permanent``), ``acquired`` (the replacement's adjusted acquisition date).
+        """
+        rows = []
+        with localcontext(CONTEXT):
+            for state in self._views():
+                sold_lot = {(p.sale, p.position): p.lot_id for p in state.pieces}
+                for m in state.matches:
+                    rows.append(
+                        (
+                            m.sale,
+                            sold_lot[(m.sale, m.position)],
+                            m.sold,
+                            m.sold_acquired,
+                            m.lot_id,
+                            m.account,
+                            m.kind,
+                            m.ticker,
+                            m.shares,
+                            m.replaced,
+                            m.disallowed,
+                            m.permanent,
+                            m.acquired,
+                        )
+                    )
+        rows.sort(key=lambda r: (r[2], r[0], r[9]))
+        return pd.DataFrame(rows, columns=MATCH_COLUMNS)
+
+    def events(self) -> pd.DataFrame:
+        """The event log in recording order (the ledger's source of truth)."""
+        rows = [
+            (
+                e.seq,
+                e.date,
+                e.kind,
+                e.account,
+                e.ticker,
+                e.shares,
+                e.price,
+                e.method,
+                None if e.lots is None else dict(e.lots),
+                e.tag,
+                e.primary,
+                e.substitute,
+            )
+            for e in self._log
+        ]
+        return pd.DataFrame(rows, columns=EVENT_COLUMNS)
+
+    def form_8949(self, year: int | None = None) -> pd.DataFrame:
+        """Form 8949 rows of the taxable sales (:mod:`rebalancing.tax.form8949`)."""
+        return form8949.form_8949(self.realized(), year)
+
+    def to_form_8949(
+        self, path_or_buffer: str | os.PathLike[str] | IO[str], year: int | None = None
+    ) -> pd.DataFrame:
+        """Write :meth:`form_8949` as CSV to ``path_or_buffer``; return the rows."""
+        return form8949.write_form_8949(self.realized(), path_or_buffer, year)
+
+    # ------------------------------------------------------------------ for harvesting
+
+    def _latest_date(self) -> dt.date | None:
+        return max((group.day for group in self._groups.values()), default=None)
+
+    def _for_sale(self, day: dt.date) -> Iterator[tuple[str, GroupState]]:
+        """``(group key, state)`` of every group as a sale on ``day`` would see it.
+
+        That is the group's unsettled ``live`` state if its latest trade date is ``day``, and
+        its settled view if the latest trade date is earlier.
+        """
+        for key, group in self._groups.items():
+            yield key, (group.live if group.day >= day else group.view(self._kinds))
+
+    def _group_for_sale(self, ticker: str, day: dt.date) -> GroupState | None:
+        group = self._groups.get(self._key(ticker))
+        if group is None:
+            return None
+        return group.live if group.day >= day else group.view(self._kinds)
+
+    def _scratch(self) -> Ledger:
+        """An in-memory copy sharing the (immutable) states, to try trades on."""
+        copy = Ledger.__new__(Ledger)
+        copy._kinds = dict(self._kinds)
+        copy._groups = dict(self._groups)
+        copy._group_of = dict(self._group_of)
+        copy._members = dict(self._members)
+        copy._declared = list(self._declared)
+        copy._log = list(self._log)
+        copy._store = None
+        copy._revision = 0
+        copy._txn = None
+        return copy
+
+    def __repr__(self) -> str:
+        where = f", path={self.path!r}" if self._store is not None else ""
+        return (
+            f"Ledger(accounts={self._kinds!r}, events={len(self._log)}, "
+            f"groups={len(self._groups)}{where})"
+        )
+
+
+def _sorted_lots(lots: Iterable[Lot]) -> list[Lot]:
+    return sorted(lots, key=lambda lot: (lot.acquired, lot.original, lot.origin, lot.part))
+
+
+def _account_pairs(accounts: Mapping[str, str] | Iterable[str] | None) -> list[tuple[str, str]]:
+    if accounts is None:
+        return []
+    if isinstance(accounts, Mapping):
+        return [
+            (name, kind)
+            for name, kind in accounts.items()
+            if name != "taxable" or kind != "taxable"
+        ]
+    if isinstance(accounts, str):
+        raise TypeError("accounts must be a mapping {name: kind} or a list of names, got a str")
+    return [(name, "taxable") for name in accounts if name != "taxable"]
+
+
+def _one_group(tickers: Any, name: str) -> tuple[str, ...]:
+    if isinstance(tickers, str) or not isinstance(tickers, Iterable):
+        raise TypeError(f"{name} must be an iterable of ticker strings, got {tickers!r}")
+    group = tuple(sorted({as_name(t, name) for t in tickers}))
+    if len(group) < 2:
+        raise ValueError(f"{name} must name at least two different tickers, got {group}")
+    return group
+
+
+def _groups_arg(identical: Any) -> list[tuple[str, ...]]:
+    if isinstance(identical, str) or not isinstance(identical, Iterable):
+        raise TypeError(
+            f"identical must be an iterable of groups of tickers, got {type(identical).__name__}"
+        )
+    return [_one_group(group, "identical") for group in identical]
