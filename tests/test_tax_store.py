@@ -1,0 +1,201 @@
+"""The SQLite ledger: persistence, one transaction per operation, crashes lose nothing."""
+
+from __future__ import annotations
+
+import sqlite3
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+import rebalancing.tax.store as store_module
+from _tax import check_invariants, snapshot
+from rebalancing.tax import Ledger, harvest
+
+
+def fill(led: Ledger) -> None:
+    """A small history with a wash sale, an IRA replacement and an SI group."""
+    led.buy("2024-01-02", "VOO", 100, 50)
+    led.buy("2024-01-03", "VTI", 40, 25, account="joint")
+    led.sell("2024-02-01", "VOO", 60, 40, method="hifo")
+    led.buy("2024-02-05", "IVV", 20, 41)
+    led.buy("2024-02-06", "VOO", 10, 42, account="ira")
+    led.reinvest("2024-02-07", "VTI", "0.5", 26, account="joint")
+
+
+def make(path: Path) -> Ledger:
+    return Ledger.open(path, {"joint": "taxable", "ira": "ira"}, identical=[{"VOO", "IVV"}])
+
+
+def test_reload_gives_the_same_ledger(tmp_path: Path) -> None:
+    path = tmp_path / "ledger.db"
+    memory = Ledger({"joint": "taxable", "ira": "ira"}, identical=[{"VOO", "IVV"}])
+    fill(memory)
+    with make(path) as led:
+        fill(led)
+        assert led.path == str(path)
+        assert snapshot(led) == snapshot(memory)
+    with Ledger.open(path) as again:
+        assert snapshot(again) == snapshot(memory)
+        assert again.identical == [frozenset({"IVV", "VOO"})]
+        assert again.accounts == {"taxable": "taxable", "joint": "taxable", "ira": "ira"}
+        check_invariants(again)
+        again.sell("2024-03-01", "VOO", 40, 45)
+    with Ledger.open(path) as third:
+        assert len(third.events()) == len(memory.events()) + 1
+    # Opening again with the same configuration adds nothing.
+    with make(path) as fourth:
+        assert len(fourth.events()) == len(memory.events()) + 1
+    connection = sqlite3.connect(path)
+    assert connection.execute("SELECT COUNT(*) FROM identical").fetchone() == (2,)
+    assert connection.execute("PRAGMA journal_mode").fetchone() == ("wal",)
+    connection.close()
+
+
+def test_open_checks_its_arguments(tmp_path: Path) -> None:
+    path = tmp_path / "ledger.db"
+    make(path).close()
+    with pytest.raises(
+        ValueError, match="accounts: 'ira' is stored as a 'ira' account, not 'roth'"
+    ):
+        Ledger.open(path, {"ira": "roth"})
+    bad = tmp_path / "other.db"
+    connection = sqlite3.connect(bad)
+    connection.execute("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
+    connection.execute("INSERT INTO meta VALUES ('schema', '99')")
+    connection.commit()
+    connection.close()
+    with pytest.raises(ValueError, match="schema version 99"):
+        Ledger.open(bad)
+
+
+class Crash(Exception):
+    pass
+
+
+def crash_after(monkeypatch: pytest.MonkeyPatch, writes: int, stage: str = "event") -> None:
+    """Make the store raise after ``writes`` writes of ``stage`` inside one transaction."""
+    count = {"n": 0}
+
+    def checkpoint(at: str) -> None:
+        if at == stage:
+            count["n"] += 1
+            if count["n"] >= writes:
+                raise Crash(f"simulated crash after {writes} {stage} write(s)")
+
+    monkeypatch.setattr(store_module, "_checkpoint", checkpoint)
+
+
+@pytest.mark.parametrize(
+    ("writes", "stage"), [(1, "event"), (2, "event"), (1, "revision"), (1, "begin"), (1, "account")]
+)
+def test_a_crash_inside_a_transaction_writes_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, writes: int, stage: str
+) -> None:
+    path = tmp_path / "ledger.db"
+    led = make(path)
+    fill(led)
+    before = snapshot(led)
+    crash_after(monkeypatch, writes, stage)
+    with pytest.raises(Crash), led.transaction():
+        led.sell("2024-03-01", "VOO", 10, 45)
+        led.buy("2024-03-02", "VTI", 5, 27, account="joint")
+        led.add_account("roth", "roth")
+        led.buy("2024-03-03", "VOO", 5, 46, account="roth")
+    assert snapshot(led) == before  # memory unchanged
+    monkeypatch.undo()
+    with Ledger.open(path) as again:
+        assert snapshot(again) == before  # file unchanged
+    led.sell("2024-03-01", "VOO", 10, 45)  # the ledger still works
+    led.close()
+    with Ledger.open(path) as again:
+        assert len(again.events()) == len(before["events"]) + 1
+
+
+def test_a_crash_during_an_applied_harvest(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "ledger.db"
+    led = make(path)
+    fill(led)
+    before = snapshot(led)
+    crash_after(monkeypatch, 1)
+    prices = {"VOO": "30", "IVV": "30", "VTI": "20", "SCHB": "10"}
+    with pytest.raises(Crash):
+        harvest(led, prices, "2024-03-20", {"VOO": "SCHB", "IVV": "SCHB"}, apply=True)
+    assert snapshot(led) == before
+    monkeypatch.undo()
+    result = harvest(led, prices, "2024-03-20", {"VOO": "SCHB", "IVV": "SCHB"}, apply=True)
+    # Sell IVV, sell VOO, buy SCHB for each primary.
+    assert result.applied and len(result.trades) == 4
+    led.close()
+    with Ledger.open(path) as again:
+        assert snapshot(again) == snapshot(led)
+
+
+def test_killed_process_loses_nothing(tmp_path: Path) -> None:
+    """A process killed in the middle of a transaction leaves the committed history intact."""
+    path = tmp_path / "ledger.db"
+    script = textwrap.dedent(
+        f"""
+        import os
+        import rebalancing.tax.store as store
+        from rebalancing.tax import Ledger
+
+        led = Ledger.open({str(path)!r}, {{"joint": "taxable"}})
+        led.buy("2024-01-02", "VOO", 100, 50)
+        led.sell("2024-02-01", "VOO", 30, 40)
+        writes = []
+
+        def die(stage):
+            if stage == "event":
+                writes.append(stage)
+                if len(writes) == 2:
+                    os._exit(17)  # no rollback, no close: like a kill
+
+        store._checkpoint = die
+        with led.transaction():
+            led.buy("2024-02-05", "VOO", 10, 41)
+            led.buy("2024-02-06", "VOO", 10, 42, account="joint")
+            led.sell("2024-02-07", "VOO", 5, 43)
+        """
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, timeout=120)
+    assert done.returncode == 17, done.stderr.decode()
+    expected = Ledger(["joint"])
+    expected.buy("2024-01-02", "VOO", 100, 50)
+    expected.sell("2024-02-01", "VOO", 30, 40)
+    with Ledger.open(path) as led:
+        assert snapshot(led) == snapshot(expected)
+        led.buy("2024-02-05", "VOO", 10, 41)
+    connection = sqlite3.connect(path)
+    assert connection.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+    assert connection.execute("SELECT COUNT(*) FROM events").fetchone() == (3,)
+    connection.close()
+
+
+def test_a_second_writer_is_detected(tmp_path: Path) -> None:
+    path = tmp_path / "ledger.db"
+    first = make(path)
+    second = Ledger.open(path)
+    first.buy("2024-01-02", "VOO", 10, 50)
+    before = snapshot(second)
+    with pytest.raises(RuntimeError, match="changed by another connection"):
+        second.buy("2024-01-03", "VOO", 10, 50)
+    assert snapshot(second) == before
+    first.close()
+    second.close()
+    with Ledger.open(path) as again:
+        assert len(again.events()) == 1
+
+
+def test_a_closed_ledger_refuses_writes(tmp_path: Path) -> None:
+    led = make(tmp_path / "ledger.db")
+    led.buy("2024-01-02", "VOO", 10, 50)
+    led.close()
+    led.close()
+    before = snapshot(led)
+    with pytest.raises(ValueError, match="closed"):
+        led.buy("2024-01-03", "VOO", 10, 50)
+    assert snapshot(led) == before
+    assert Ledger().path is None
