@@ -7,7 +7,7 @@ drop-in for the textbook scipy function) for cost-aware rebalancing; :func:`chec
 :class:`CostAware`, :class:`Never`) on real data (:mod:`rebalancing.datasets`).
 """
 
-from rebalancing import datasets
+from rebalancing import datasets, tax
 from rebalancing.backtest import BacktestResult, backtest, backtests, compare, summary_table
 from rebalancing.batch import BatchResult, solve_batch
 from rebalancing.costs import CostModel, LinearCost, MarketImpact
@@ -43,6 +43,7 @@ __all__ = [
     "solve",
     "solve_batch",
     "summary_table",
+    "tax",
     "threshold_rebalance",
 ]
 __version__ = "0.1.0"

@@ -8,12 +8,14 @@ US rules as written in the project's TAX_RULES (holding period §1, wash sales �
   dates, realized sales, wash-sale matches, blocks, Form 8949; ``Ledger.open(path)`` persists to
   SQLite, one transaction per operation;
 * :func:`harvest` / :func:`swap_back` — tax-loss harvesting into substitutes and back;
+* :func:`tax_aware_rebalance` — the certified solver with every lot's tax as a sell cost;
 * :func:`first_long_term_date`, :func:`is_long_term`, :func:`holding_term` — the holding period.
 """
 
 from rebalancing.tax.harvesting import HarvestResult, Trade, WouldWash, harvest, swap_back
 from rebalancing.tax.holding import first_long_term_date, holding_term, is_long_term
 from rebalancing.tax.ledger import SHARE_QUANTUM, Acquisition, Block, Ledger, Sale
+from rebalancing.tax.rebalancing import TaxAwareResult, tax_aware_rebalance
 from rebalancing.tax.relief import METHODS
 from rebalancing.tax.wash import replacement_date
 
@@ -25,6 +27,7 @@ __all__ = [
     "HarvestResult",
     "Ledger",
     "Sale",
+    "TaxAwareResult",
     "Trade",
     "WouldWash",
     "first_long_term_date",
@@ -33,4 +36,5 @@ __all__ = [
     "is_long_term",
     "replacement_date",
     "swap_back",
+    "tax_aware_rebalance",
 ]
