@@ -9,9 +9,11 @@ US rules as written in the project's TAX_RULES (holding period §1, wash sales �
   SQLite, one transaction per operation;
 * :func:`harvest` / :func:`swap_back` — tax-loss harvesting into substitutes and back;
 * :func:`tax_aware_rebalance` — the certified solver with every lot's tax as a sell cost;
+* :func:`after_tax` / :class:`TaxPolicy` — after-tax figures of a backtest;
 * :func:`first_long_term_date`, :func:`is_long_term`, :func:`holding_term` — the holding period.
 """
 
+from rebalancing.tax.after_tax import AfterTaxResult, TaxPolicy, after_tax
 from rebalancing.tax.harvesting import HarvestResult, Trade, WouldWash, harvest, swap_back
 from rebalancing.tax.holding import first_long_term_date, holding_term, is_long_term
 from rebalancing.tax.ledger import SHARE_QUANTUM, Acquisition, Block, Ledger, Sale
@@ -23,13 +25,16 @@ __all__ = [
     "METHODS",
     "SHARE_QUANTUM",
     "Acquisition",
+    "AfterTaxResult",
     "Block",
     "HarvestResult",
     "Ledger",
     "Sale",
     "TaxAwareResult",
+    "TaxPolicy",
     "Trade",
     "WouldWash",
+    "after_tax",
     "first_long_term_date",
     "harvest",
     "holding_term",
