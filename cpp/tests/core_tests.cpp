@@ -132,6 +132,28 @@ double objective(const std::vector<double>& cov, const std::vector<double>& targ
     return lam * risk + cost;
 }
 
+/// The prox's shift nu by bisection (200 halvings): the reference for prox().
+double bisect_shift(const SeparableTerms& s, double kappa, const std::vector<double>& v) {
+    double lo = -1e3, hi = 1e3;
+    for (int it = 0; it < 200; ++it) {
+        const double mid = 0.5 * (lo + hi);
+        double sum = 0.0;
+        for (std::size_t i = 0; i < s.n; ++i)
+            sum += detail::prox_coordinate(s, kappa, i, v[i] - mid);
+        (sum > 1.0 ? lo : hi) = mid;
+    }
+    return 0.5 * (lo + hi);
+}
+
+/// The minimiser of a convex function of one variable on [lo, hi] by ternary search.
+double ternary_min(const std::function<double(double)>& f, double lo, double hi) {
+    for (int it = 0; it < 300; ++it) {
+        const double m1 = lo + (hi - lo) / 3, m2 = hi - (hi - lo) / 3;
+        (f(m1) < f(m2) ? hi : lo) = (f(m1) < f(m2) ? m2 : m1);
+    }
+    return 0.5 * (lo + hi);
+}
+
 void test_prox_matches_bisection() {
     std::mt19937_64 rng(1);
     std::normal_distribution<double> normal(0.0, 0.3);
@@ -144,19 +166,11 @@ void test_prox_matches_bisection() {
         const double kappa = trial % 3 == 0 ? 0.0 : 0.5;
         ProxWorkspace ws;
         prox(s, kappa, v.data(), w.data(), ws);
-        // Reference: bisection on the shift nu, 200 halvings.
-        double lo = -1e3, hi = 1e3;
-        for (int it = 0; it < 200; ++it) {
-            const double mid = 0.5 * (lo + hi);
-            double sum = 0.0;
-            for (std::size_t i = 0; i < n; ++i)
-                sum += detail::prox_coordinate(s, kappa, i, v[i] - mid);
-            (sum > 1.0 ? lo : hi) = mid;
-        }
+        const double shift = bisect_shift(s, kappa, v);
         double sum = 0.0, err = 0.0;
         bool in_box = true;
         for (std::size_t i = 0; i < n; ++i) {
-            w_ref[i] = detail::prox_coordinate(s, kappa, i, v[i] - 0.5 * (lo + hi));
+            w_ref[i] = detail::prox_coordinate(s, kappa, i, v[i] - shift);
             err = std::max(err, std::abs(w[i] - w_ref[i]));
             sum += w[i];
             in_box = in_box && w[i] >= s.lower[i] && w[i] <= s.upper[i];
@@ -226,13 +240,9 @@ void test_two_assets_against_grid() {
         DenseCovariance op(cov.data(), 2);
         const Result r = Solver(op, target.data(), 5.0, s).solve();
         auto f = [&](double x) { return objective(cov, target, s, 5.0, {x, 1.0 - x}); };
-        double lo = 0.0, hi = 1.0;
-        for (int it = 0; it < 300; ++it) {
-            const double m1 = lo + (hi - lo) / 3, m2 = hi - (hi - lo) / 3;
-            (f(m1) < f(m2) ? hi : lo) = (f(m1) < f(m2) ? m2 : m1);
-        }
+        const double x_min = ternary_min(f, 0.0, 1.0);
         check(r.status == Status::optimal, "n = 2 certified");
-        check(r.objective <= f(0.5 * (lo + hi)) + 1e-14, "n = 2 matches ternary search");
+        check(r.objective <= f(x_min) + 1e-14, "n = 2 matches ternary search");
     }
 }
 
@@ -651,30 +661,20 @@ void test_sell_curves() {
         for (std::size_t i = 0; i < n; ++i) {
             const double z = 2.0 * unif(rng) - 0.5;
             auto f = [&](double w) { return 0.5 * (w - z) * (w - z) + kappa * s.cost_at(i, w); };
-            double lo = s.lower[i], hi = s.upper[i];
-            for (int it = 0; it < 200; ++it) {
-                const double m1 = lo + (hi - lo) / 3, m2 = hi - (hi - lo) / 3;
-                (f(m1) < f(m2) ? hi : lo) = (f(m1) < f(m2) ? m2 : m1);
-            }
+            const double x_min = ternary_min(f, s.lower[i], s.upper[i]);
             const double w = detail::prox_coordinate(s, kappa, i, z);
-            check(f(w) <= f(0.5 * (lo + hi)) + 1e-15,
+            check(f(w) <= f(x_min) + 1e-15,
                   "prox coordinate minimises, trial " + std::to_string(trial));
         }
         std::vector<double> v(n), w(n);
         for (double& x : v) x = unif(rng);
         ProxWorkspace ws;
         prox(s, kappa, v.data(), w.data(), ws);
-        double lo = -1e3, hi = 1e3;
-        for (int it = 0; it < 200; ++it) {
-            const double mid = 0.5 * (lo + hi);
-            double sum = 0.0;
-            for (std::size_t i = 0; i < n; ++i)
-                sum += detail::prox_coordinate(s, kappa, i, v[i] - mid);
-            (sum > 1.0 ? lo : hi) = mid;
-        }
+        const double shift = bisect_shift(s, kappa, v);
         double err = 0.0, sum = 0.0;
         for (std::size_t i = 0; i < n; ++i) {
-            err = std::max(err, std::abs(w[i] - detail::prox_coordinate(s, kappa, i, v[i] - lo)));
+            err =
+                std::max(err, std::abs(w[i] - detail::prox_coordinate(s, kappa, i, v[i] - shift)));
             sum += w[i];
         }
         check(err < 1e-9, "prox with sell curves agrees with bisection");
@@ -720,13 +720,9 @@ void test_sell_curves() {
         }
         if (n == 2) {
             auto f = [&](double x) { return objective(cov, target, s, lam, {x, 1.0 - x}); };
-            double lo = std::max(s.lower[0], 1.0 - s.upper[1]);
-            double hi = std::min(s.upper[0], 1.0 - s.lower[1]);
-            for (int it = 0; it < 300; ++it) {
-                const double m1 = lo + (hi - lo) / 3, m2 = hi - (hi - lo) / 3;
-                (f(m1) < f(m2) ? hi : lo) = (f(m1) < f(m2) ? m2 : m1);
-            }
-            check(best.objective <= f(0.5 * (lo + hi)) + 1e-14,
+            const double x_min = ternary_min(f, std::max(s.lower[0], 1.0 - s.upper[1]),
+                                             std::min(s.upper[0], 1.0 - s.lower[1]));
+            check(best.objective <= f(x_min) + 1e-14,
                   "n = 2 with sell curves matches ternary search");
         }
     }

@@ -18,6 +18,7 @@ import pandas as pd
 
 __all__ = [
     "Labels",
+    "align_to_tickers",
     "as_float_array",
     "as_matrix",
     "as_per_asset",
@@ -187,3 +188,18 @@ def check_same_labels(index: pd.Index, reference: pd.Index, name: str, ref_name:
         missing = reference.difference(index).tolist()[:5]
         extra = index.difference(reference).tolist()[:5]
         raise ValueError(f"{name} do not match {ref_name}: missing {missing}, unexpected {extra}")
+
+
+def align_to_tickers(value: Any, tickers: pd.Index, name: str) -> Any:
+    """A Series is reindexed to ``tickers`` (its labels must be exactly those tickers, in any
+    order); anything else is returned unchanged."""
+    if not isinstance(value, pd.Series):
+        return value
+    missing = tickers.difference(value.index)
+    unknown = value.index.difference(tickers)
+    if len(missing) or len(unknown):
+        raise ValueError(
+            f"{name}: tickers must match the returns' columns "
+            f"(missing {list(missing)[:5]}, unknown {list(unknown)[:5]})"
+        )
+    return value.reindex(tickers)

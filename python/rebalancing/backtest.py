@@ -46,7 +46,7 @@ import numpy as np
 import pandas as pd
 
 from rebalancing import _core
-from rebalancing._validation import WEIGHT_SUM_TOLERANCE, as_float_array
+from rebalancing._validation import WEIGHT_SUM_TOLERANCE, align_to_tickers, as_float_array
 from rebalancing.costs import CostModel, as_cost_model
 from rebalancing.policies import Plan, PlanInputs, Policy
 from rebalancing.tax.after_tax import AfterTaxResult, TaxPolicy, after_tax
@@ -228,16 +228,7 @@ def _check_returns(returns: Any) -> tuple[np.ndarray, pd.DatetimeIndex, pd.Index
 def _check_weights(value: Any, name: str, tickers: pd.Index) -> np.ndarray:
     if isinstance(value, Mapping) and not isinstance(value, pd.Series):
         value = pd.Series(value, dtype=float)
-    if isinstance(value, pd.Series):
-        missing = tickers.difference(value.index)
-        unknown = value.index.difference(tickers)
-        if len(missing) or len(unknown):
-            raise ValueError(
-                f"{name}: tickers must match the returns' columns "
-                f"(missing {list(missing)[:5]}, unknown {list(unknown)[:5]})"
-            )
-        value = value.reindex(tickers)
-    arr = as_float_array(value, name)
+    arr = as_float_array(align_to_tickers(value, tickers, name), name)
     if arr.ndim == 0:
         raise ValueError(f"{name} must have one weight per ticker, got a scalar")
     if arr.shape != (len(tickers),):
@@ -293,24 +284,17 @@ def backtest(
     """
     if not isinstance(policy, Policy):
         raise TypeError(f"policy must be a Policy (Calendar, Threshold, ...), got {policy!r}")
-    values, index, tickers = _check_returns(returns)
-    tgt = _check_weights(target, "target", tickers)
-    start = tgt.copy() if initial is None else _check_weights(initial, "initial", tickers)
-    ppy = _periods_per_year(index, periods_per_year)
-    if not (isinstance(initial_nav, int | float) and np.isfinite(initial_nav) and initial_nav > 0):
-        raise ValueError(f"initial_nav must be a positive number, got {initial_nav!r}")
-    model = as_cost_model(costs)
-    result = _run(values, index, tickers, tgt, start, policy, model, float(initial_nav), ppy)
-    return _with_tax(result, tax)
-
-
-def _with_tax(result: BacktestResult, tax: TaxPolicy | None) -> BacktestResult:
-    if tax is None:
-        return result
-    if not isinstance(tax, TaxPolicy):
-        raise TypeError(f"tax must be a rebalancing.tax.TaxPolicy, got {type(tax).__name__}")
-    result.after_tax = after_tax(result, tax)
-    return result
+    results = backtests(
+        returns,
+        target,
+        {policy.name: policy},
+        costs,
+        initial=initial,
+        initial_nav=initial_nav,
+        periods_per_year=periods_per_year,
+        tax=tax,
+    )
+    return results[policy.name]
 
 
 def _periods_per_year(index: pd.DatetimeIndex, given: float | None) -> float:
@@ -395,6 +379,8 @@ def _named(policies: Mapping[str, Policy] | Iterable[Policy]) -> dict[str, Polic
     items = policies.items() if isinstance(policies, Mapping) else ((p.name, p) for p in policies)
     named: dict[str, Policy] = {}
     for name, policy in items:
+        if not isinstance(policy, Policy):
+            raise TypeError(f"policies: {name!r} is not a Policy (Calendar, Threshold, ...)")
         if name in named:
             raise ValueError(f"policies: two policies are named {name!r}; pass a dict to name them")
         named[name] = policy
@@ -409,31 +395,36 @@ def backtests(
     policies: Mapping[str, Policy] | Iterable[Policy],
     costs: Any = None,
     *,
+    initial: Any = None,
+    initial_nav: float = 1e6,
+    periods_per_year: float | None = None,
+    tax: TaxPolicy | None = None,
     progress: Any = None,
-    **kwargs: Any,
 ) -> dict[str, BacktestResult]:
     """One :func:`backtest` per policy on the same data and costs, keyed by policy name.
 
-    ``policies`` is a list (named by each policy's ``name``) or a dict name → policy.
-    ``progress``, if given, is called with each name before its backtest runs.
+    ``policies`` is a list (named by each policy's ``name``) or a dict name → policy; the
+    other arguments are :func:`backtest`'s. ``progress``, if given, is called with each name
+    before its backtest runs.
     """
     named = _named(policies)
     values, index, tickers = _check_returns(returns)
     tgt = _check_weights(target, "target", tickers)
-    initial = kwargs.pop("initial", None)
     start = tgt.copy() if initial is None else _check_weights(initial, "initial", tickers)
-    ppy = _periods_per_year(index, kwargs.pop("periods_per_year", None))
-    nav0 = float(kwargs.pop("initial_nav", 1e6))
-    tax = kwargs.pop("tax", None)
-    if kwargs:
-        raise TypeError(f"unexpected keyword arguments: {', '.join(kwargs)}")
+    ppy = _periods_per_year(index, periods_per_year)
+    if not (isinstance(initial_nav, int | float) and np.isfinite(initial_nav) and initial_nav > 0):
+        raise ValueError(f"initial_nav must be a positive number, got {initial_nav!r}")
+    if tax is not None and not isinstance(tax, TaxPolicy):
+        raise TypeError(f"tax must be a rebalancing.tax.TaxPolicy, got {type(tax).__name__}")
     model = as_cost_model(costs)
     out: dict[str, BacktestResult] = {}
     for name, policy in named.items():
         if progress is not None:
             progress(name)
-        result = _with_tax(_run(values, index, tickers, tgt, start, policy, model, nav0, ppy), tax)
+        result = _run(values, index, tickers, tgt, start, policy, model, float(initial_nav), ppy)
         result.policy = name
+        if tax is not None:
+            result.after_tax = after_tax(result, tax)
         out[name] = result
     return out
 

@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from rebalancing._validation import as_float_array
+from rebalancing._validation import align_to_tickers, as_float_array
 
 __all__ = ["CostModel", "LinearCost", "MarketImpact", "as_cost_model"]
 
@@ -32,16 +32,7 @@ __all__ = ["CostModel", "LinearCost", "MarketImpact", "as_cost_model"]
 def _per_asset_bps(value: Any, name: str, tickers: pd.Index) -> np.ndarray:
     """A scalar, a sequence of length n, or a Series labelled by ticker → (n,) array."""
     n = len(tickers)
-    if isinstance(value, pd.Series):
-        missing = tickers.difference(value.index)
-        extra = value.index.difference(tickers)
-        if len(missing) or len(extra):
-            raise ValueError(
-                f"{name}: labels must match the returns' tickers "
-                f"(missing {list(missing)[:5]}, unknown {list(extra)[:5]})"
-            )
-        value = value.reindex(tickers)
-    arr = as_float_array(value, name)
+    arr = as_float_array(align_to_tickers(value, tickers, name), name)
     if arr.ndim == 0:
         arr = np.full(n, float(arr))
     if arr.shape != (n,):
