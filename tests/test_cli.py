@@ -184,3 +184,20 @@ def test_frontier_leaves_a_far_outlier_off_the_chart() -> None:
     import matplotlib.pyplot as plt
 
     plt.close(fig)
+
+
+def test_demo_without_matplotlib_says_so(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import rebalancing.plots
+
+    def missing() -> None:
+        raise ImportError("plots need matplotlib: pip install 'rebalancing[plot]'")
+
+    monkeypatch.setattr(rebalancing.plots, "_pyplot", missing)
+    import rebalancing.cli
+
+    original = rebalancing.cli.stock_policies
+    monkeypatch.setattr(rebalancing.cli, "stock_policies", lambda: original(lams=(0.3, 1.0)))
+    result = CliRunner().invoke(main, ["demo", "--out", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    assert "matplotlib is not installed: no plots" in result.output
+    assert not list(tmp_path.glob("*.png"))

@@ -23,6 +23,8 @@ import pandas as pd
 from rebalancing import datasets
 from rebalancing.backtest import BacktestResult, backtests, summary_table
 from rebalancing.costs import LinearCost
+from rebalancing.plots import available as plotting_available
+from rebalancing.plots import save_plots
 from rebalancing.policies import Calendar, CostAware, Never, Policy, Threshold, policies_from_toml
 from rebalancing.reference import objective, textbook_optimal_rebalance
 from rebalancing.solver import solve
@@ -208,9 +210,7 @@ def demo(out: Path, cost_bps: float, no_plots: bool) -> None:
     )
 
     if not no_plots:
-        try:
-            from rebalancing.plots import save_plots
-        except ImportError:  # pragma: no cover - matplotlib missing
+        if not plotting_available():
             notes.append("matplotlib is not installed: no plots (pip install 'rebalancing[plot]')")
         else:
             paths = save_plots(
@@ -386,12 +386,10 @@ def backtest_command(
     if out is not None:
         out.mkdir(parents=True, exist_ok=True)
         table.to_csv(out / "summary.csv")
-        try:
-            from rebalancing.plots import save_plots
-        except ImportError:  # pragma: no cover - matplotlib missing
-            click.echo("matplotlib is not installed: no plots")
-        else:
+        if plotting_available():
             save_plots(results, table, out, "backtest")
+        else:
+            click.echo("matplotlib is not installed: no plots (pip install 'rebalancing[plot]')")
         click.echo(f"Wrote {out}")
     for note in dict.fromkeys(n for r in results.values() for n in r.notes):
         click.echo(f"Note: {note}")

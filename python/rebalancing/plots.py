@@ -19,7 +19,7 @@ import pandas as pd
 
 from rebalancing.backtest import BacktestResult
 
-__all__ = ["plot_cumulative_cost", "plot_drift", "plot_frontier", "save_plots"]
+__all__ = ["available", "plot_cumulative_cost", "plot_drift", "plot_frontier", "save_plots"]
 
 
 def _pyplot() -> Any:
@@ -31,6 +31,15 @@ def _pyplot() -> Any:
     except ImportError as err:  # pragma: no cover - depends on the environment
         raise ImportError("plots need matplotlib: pip install 'rebalancing[plot]'") from err
     return plt
+
+
+def available() -> bool:
+    """Whether matplotlib can be imported (the plots are an optional extra)."""
+    try:
+        _pyplot()
+    except ImportError:
+        return False
+    return True
 
 
 def _axes(ax: Any, title: str) -> tuple[Any, Any]:
