@@ -23,6 +23,11 @@ def test_demo_runs_on_the_embedded_data(tmp_path: Path) -> None:
     assert "(a) 60/40 US stocks/bonds, monthly returns Jul 1926" in out
     assert "(b) equal-weight 20 US stocks" in out
     assert "lower tracking error at equal cost" in out
+    assert "(c) The 20 stocks in a taxable account" in out
+    after_tax = pd.read_csv(tmp_path / "stocks20_after_tax.csv", index_col=0)
+    assert list(after_tax.index) == ["monthly", "quarterly", "1% band", "5% band", "never"]
+    assert after_tax.loc["never", "tax_paid_bps"] == 0
+    assert (after_tax["after_tax_return"] <= after_tax["return"] + 1e-12).all()
     for row in ("never", "annual 10% band", "quarterly", "5% band", "cost-aware λ=1 "):
         assert row in out
     stocks_bonds = pd.read_csv(tmp_path / "stocks_bonds.csv", index_col=0)
@@ -91,6 +96,18 @@ def test_backtest_command_on_user_files(user_files, tmp_path: Path) -> None:
     assert from_prices.exit_code == 0, from_prices.output
     row = next(line for line in from_prices.output.splitlines() if line.startswith("5% band"))
     assert f"{100 * direct['turnover']:.1f}" in row
+
+
+def test_backtest_command_with_tax(user_files) -> None:
+    _, returns_path, target_path = user_files
+    args = ["backtest", "--returns", str(returns_path), "--target", str(target_path)]
+    result = CliRunner().invoke(main, [*args, "--policy", "quarterly", "--tax", "0.37,0.20"])
+    assert result.exit_code == 0, result.output
+    assert "After tax:" in result.output and "tax paid bp/yr" in result.output
+    result = CliRunner().invoke(main, [*args, "--policy", "quarterly", "--tax", "0.37"])
+    assert result.exit_code == 2 and "--tax" in result.output
+    result = CliRunner().invoke(main, [*args, "--policy", "quarterly", "--tax", "1.5,0.2"])
+    assert result.exit_code == 2 and "short_term_rate" in result.output
 
 
 def test_backtest_command_errors_name_the_problem(user_files, tmp_path: Path) -> None:

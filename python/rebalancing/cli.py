@@ -2,7 +2,8 @@
 
 * ``rebalancing demo`` — the main job on the embedded real data: compares rebalancing policies
   on (a) a 60/40 US stock/bond portfolio since 1926 (monthly data) and (b) an equal-weight
-  portfolio of 20 US stocks, 1990–2022 (daily data); prints the tables, writes the plots.
+  portfolio of 20 US stocks, 1990–2022 (daily data), (c) the latter after tax; prints the
+  tables, writes the plots.
 * ``rebalancing backtest`` — the same comparison on your own returns (or prices) and target.
 * ``rebalancing example`` — one certified cost-aware rebalance of an 8-asset portfolio, beside
   the textbook scipy function.
@@ -28,8 +29,9 @@ from rebalancing.plots import save_plots
 from rebalancing.policies import Calendar, CostAware, Never, Policy, Threshold, policies_from_toml
 from rebalancing.reference import objective, textbook_optimal_rebalance
 from rebalancing.solver import solve
+from rebalancing.tax.after_tax import TaxPolicy
 
-__all__ = ["example_portfolio", "format_table", "main", "parse_policy"]
+__all__ = ["example_portfolio", "format_after_tax", "format_table", "main", "parse_policy"]
 
 
 # --- tables --------------------------------------------------------------------------------------
@@ -62,8 +64,28 @@ def format_table(table: pd.DataFrame) -> str:
     return text
 
 
+def format_after_tax(table: pd.DataFrame) -> str:
+    """The after-tax columns of a summary table in readable units."""
+    shown = pd.DataFrame(index=table.index)
+    shown["return %/yr"] = table["return"] * 100
+    shown["after tax %/yr"] = table["after_tax_return"] * 100
+    shown["if liquidated %/yr"] = table["after_tax_return_liquidated"] * 100
+    shown["tax paid bp/yr"] = table["tax_paid_bps"]
+    shown["ST gains ×V0"] = table["realized_short"]
+    shown["LT gains ×V0"] = table["realized_long"]
+    shown["losses ×V0"] = table["harvested_losses"]
+    shown["washed ×V0"] = table["wash_disallowed"]
+    text: str = shown.to_string(float_format=lambda x: f"{x:9.2f}")
+    return text
+
+
 def _run_with_progress(
-    returns: pd.DataFrame, target: Any, policies: Mapping[str, Policy], costs: Any, label: str
+    returns: pd.DataFrame,
+    target: Any,
+    policies: Mapping[str, Policy],
+    costs: Any,
+    label: str,
+    tax: TaxPolicy | None = None,
 ) -> dict[str, BacktestResult]:
     with click.progressbar(
         length=len(policies), label=label, show_pos=True, item_show_func=lambda s: s
@@ -72,7 +94,7 @@ def _run_with_progress(
         def step(name: str) -> None:
             bar.update(1, name)
 
-        results = backtests(returns, target, policies, costs, progress=step)
+        results = backtests(returns, target, policies, costs, progress=step, tax=tax)
     return results
 
 
@@ -209,6 +231,23 @@ def demo(out: Path, cost_bps: float, no_plots: bool) -> None:
         "    (NaN: that cost is outside the λ sweep. Rows are measured, nothing is assumed.)"
     )
 
+    # (c) the same stocks in a taxable account.
+    tax_policy = TaxPolicy(short_term_rate=0.37, long_term_rate=0.20, method="hifo")
+    click.echo(
+        "\n(c) The 20 stocks in a taxable account: every trade replayed in the tax-lot ledger "
+        "(HIFO, wash sales), 37 % short- / 20 % long-term, each year's tax paid the next April"
+    )
+    taxed = backtests(
+        daily,
+        target_b,
+        {name: policies_b[name] for name in ("monthly", "quarterly", "1% band", "5% band")}
+        | {"never": Never()},
+        costs_b,
+        tax=tax_policy,
+    )
+    click.echo(format_after_tax(summary_table(taxed)))
+    summary_table(taxed).to_csv(out / "stocks20_after_tax.csv")
+
     if not no_plots:
         if not plotting_available():
             notes.append("matplotlib is not installed: no plots (pip install 'rebalancing[plot]')")
@@ -237,7 +276,10 @@ def demo(out: Path, cost_bps: float, no_plots: bool) -> None:
                 resample="ME",
             )
             click.echo("\nPlots: " + ", ".join(str(p) for p in paths))
-    click.echo(f"Tables: {out / 'stocks_bonds.csv'}, {out / 'stocks20.csv'}")
+    click.echo(
+        f"Tables: {out / 'stocks_bonds.csv'}, {out / 'stocks20.csv'}, "
+        f"{out / 'stocks20_after_tax.csv'}"
+    )
     for note in dict.fromkeys(notes):
         click.echo(f"Note: {note}")
     click.echo(
@@ -347,6 +389,13 @@ def _read_target(path: Path) -> pd.Series:
     "--cost-bps", type=float, default=0.0, show_default=True, help="Cost per unit traded."
 )
 @click.option(
+    "--tax",
+    "tax_rates",
+    default=None,
+    metavar="SHORT,LONG",
+    help="Tax rates on short- and long-term gains (e.g. 0.37,0.20): adds after-tax figures.",
+)
+@click.option(
     "--out",
     type=click.Path(file_okay=False, path_type=Path),
     default=None,
@@ -359,9 +408,20 @@ def backtest_command(
     specs: tuple[str, ...],
     toml_path: Path | None,
     cost_bps: float,
+    tax_rates: str | None,
     out: Path | None,
 ) -> None:
     """Compare policies on your own data (the same engine and figures as the demo)."""
+    tax = None
+    if tax_rates is not None:
+        try:
+            short, long = (float(x) for x in tax_rates.split(","))
+            tax = TaxPolicy(short_term_rate=short, long_term_rate=long)
+        except ValueError as err:
+            raise click.BadParameter(
+                f"{tax_rates!r}: expected two rates in [0, 1) such as 0.37,0.20 ({err})",
+                param_hint="--tax",
+            ) from err
     policies: dict[str, Policy] = {}
     for spec in specs:
         policy = parse_policy(spec)
@@ -378,11 +438,14 @@ def backtest_command(
     returns = _read_returns(returns_path, prices)
     target = _read_target(target_path)
     try:
-        results = _run_with_progress(returns, target, policies, cost_bps, "backtests")
+        results = _run_with_progress(returns, target, policies, cost_bps, "backtests", tax=tax)
     except (ValueError, TypeError) as err:
         raise click.ClickException(str(err)) from err
     table = summary_table(results)
     click.echo(format_table(table))
+    if tax is not None:
+        click.echo("\nAfter tax:")
+        click.echo(format_after_tax(table))
     if out is not None:
         out.mkdir(parents=True, exist_ok=True)
         table.to_csv(out / "summary.csv")
