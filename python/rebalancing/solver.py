@@ -307,8 +307,11 @@ def _sell_curves(
                     "(upper <= current)"
                 )
             ends = current[i] - np.cumsum(amounts)
-            costs.extend(unit_costs.tolist())
-            kinks.extend(ends.tolist())
+            # Consecutive tranches at the same cost are one tranche: a kink without a change of
+            # slope would only give the active-set method a degenerate place to stop at.
+            keep = np.append(unit_costs[1:] != unit_costs[:-1], True)
+            costs.extend(unit_costs[keep].tolist())
+            kinks.extend(ends[keep].tolist())
         start.append(len(costs))
     return (
         np.asarray(start, dtype=np.uintp),
