@@ -58,8 +58,14 @@ def test_dask_with_labels_and_per_account_lam(client: Any) -> None:
     lam = pd.Series(np.linspace(1.0, 50.0, 9), index=accounts[::-1])
     res = rb.solve_batch(frame, target, model, 0.001, lam, executor=client, chunk_size=4)
     local = rb.solve_batch(frame, target, model, 0.001, lam)
-    assert list(res.status.index) == accounts
-    np.testing.assert_array_equal(res.weights.to_numpy(), local.weights.to_numpy())
+    # This test failed twice in about 20 full-suite runs of session 3 without its output
+    # being kept; the messages below show the statuses and errors should it happen again.
+    assert list(res.status.index) == accounts, res.errors
+    np.testing.assert_array_equal(
+        res.weights.to_numpy(),
+        local.weights.to_numpy(),
+        err_msg=f"statuses {list(res.status)}, errors {res.errors}",
+    )
 
 
 def test_process_and_thread_pools_give_the_local_answers() -> None:

@@ -245,8 +245,9 @@ def demo(out: Path, cost_bps: float, no_plots: bool) -> None:
         costs_b,
         tax=tax_policy,
     )
-    click.echo(format_after_tax(summary_table(taxed)))
-    summary_table(taxed).to_csv(out / "stocks20_after_tax.csv")
+    table_c = summary_table(taxed)
+    click.echo(format_after_tax(table_c))
+    table_c.to_csv(out / "stocks20_after_tax.csv")
 
     if not no_plots:
         if not plotting_available():

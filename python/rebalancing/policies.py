@@ -194,25 +194,24 @@ class Threshold(Policy):
             parts.append(f"to {self.inner:g}×band")
         return " ".join(parts)
 
-    def _report(self, weights: np.ndarray, inputs: PlanInputs) -> Any:
+    def plan(self, inputs: PlanInputs) -> Plan:
+        check, note = self.schedule.mask(inputs.index)
+        notes = [note] if note else []
+        # Band arguments labelled by ticker are put in the returns' order once, not per event.
         args = {
             key: (value.reindex(inputs.tickers) if isinstance(value, pd.Series) else value)
             for key, value in self.band_args.items()
         }
-        return check_drift(weights, inputs.target, **args)
-
-    def plan(self, inputs: PlanInputs) -> Plan:
-        check, note = self.schedule.mask(inputs.index)
-        notes = [note] if note else []
         # The per-asset band as check_drift defines it (one source of truth for the semantics).
-        band = np.asarray(self._report(inputs.target, inputs)._band, dtype=float).reshape(-1)
+        band = np.asarray(check_drift(inputs.target, inputs.target, **args)._band, dtype=float)
+        band = band.reshape(-1)
         band = np.ascontiguousarray(np.broadcast_to(band, inputs.target.shape))
         has_groups = self.band_args["group_bands"] is not None
         if self.to == "target" and not has_groups:
             return Plan(check=check, band=band, notes=notes)
 
         def decide(t: int, weights: np.ndarray) -> np.ndarray | None:
-            report = self._report(weights, inputs)
+            report = check_drift(weights, inputs.target, **args)
             if not bool(np.asarray(report._breach).any()):
                 return None
             trades = np.asarray(band_trades(report, to=self.to, inner=self.inner), dtype=float)

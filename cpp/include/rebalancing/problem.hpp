@@ -96,23 +96,6 @@ struct SeparableTerms {
         return static_cast<Place>(2 * t);
     }
 
-    /// h_i(w): the trading cost of holding w instead of w0.
-    double cost_at(std::size_t i, double w) const {
-        const double w0 = current[i];
-        if (w >= w0) return buy[i] * (w - w0);
-        if (!has_curve(i)) return sell[i] * (w0 - w);
-        double cost = 0.0, high = w0;
-        const std::size_t t = tranches(i);
-        for (std::size_t j = 0; j < t; ++j) {
-            const double low = j + 1 < t ? kink(i, j + 1) : w;
-            const double bottom = low > w ? low : w;
-            cost += tranche_cost(i, j) * (high - bottom);
-            if (bottom == w) break;
-            high = low;
-        }
-        return cost;
-    }
-
     /// h_i as a function of the trade x = w - w0 (the certificate works with trades).
     double cost(std::size_t i, double x) const {
         if (x >= 0.0) return buy[i] * x;
@@ -129,6 +112,9 @@ struct SeparableTerms {
         }
         return cost;
     }
+
+    /// h_i(w): the trading cost of holding w instead of w0.
+    double cost_at(std::size_t i, double w) const { return cost(i, w - current[i]); }
 
     /// Throws std::invalid_argument if the data cannot define a feasible convex problem.
     void check() const {

@@ -152,16 +152,14 @@ def after_tax(result: BacktestResult, policy: TaxPolicy) -> AfterTaxResult:
     def settle(year: int) -> dict[str, Any]:
         nonlocal carry
         realized = ledger.realized()
-        in_year = (
-            realized[pd.to_datetime(realized["sold"]).dt.year == year]
-            if len(realized)
-            else realized
-        )
-        gain = in_year["reported_gain"].map(float) if len(in_year) else pd.Series(dtype=float)
-        short = float(gain[in_year["term"] == "short"].sum()) if len(in_year) else 0.0
-        long = float(gain[in_year["term"] == "long"].sum()) if len(in_year) else 0.0
-        losses = float(gain[gain < 0].sum()) if len(in_year) else 0.0
-        disallowed = float(in_year["wash_disallowed"].map(float).sum()) if len(in_year) else 0.0
+        short = long = losses = disallowed = 0.0
+        if len(realized):
+            in_year = realized[pd.to_datetime(realized["sold"]).dt.year == year]
+            gain = in_year["reported_gain"].map(float)
+            short = float(gain[in_year["term"] == "short"].sum())
+            long = float(gain[in_year["term"] == "long"].sum())
+            losses = float(gain[gain < 0].sum())
+            disallowed = float(in_year["wash_disallowed"].map(float).sum())
         st, lt = short, long
         if st < 0 < lt or lt < 0 < st:  # offset one character against the other
             total = st + lt

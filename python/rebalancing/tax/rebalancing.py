@@ -225,9 +225,14 @@ def tax_aware_rebalance(
             raise ValueError(f"cov: no row or column for {list(missing)[:5]}")
         cov = cov.loc[tickers, tickers]
 
-    recent_cutoff = pd.Timestamp(when) - pd.Timedelta(days=30)
-    every = ledger.lots()  # all accounts: IRA purchases wash too
-    groups = {t: _group(ledger, t) for t in tickers}
+    # Lots of every account (IRA purchases wash too) acquired in the last 30 days, by ticker.
+    every = ledger.lots()
+    recent_rows = every[
+        pd.to_datetime(every["original"]) >= pd.Timestamp(when) - pd.Timedelta(days=30)
+    ]
+    recent_by_ticker: dict[str, set[str]] = {}
+    for ticker, lot_id in zip(recent_rows["ticker"], recent_rows["lot_id"], strict=True):
+        recent_by_ticker.setdefault(ticker, set()).add(lot_id)
     lots: dict[str, list[_Lot]] = {t: [] for t in tickers}
     no_benefit: list[str] = []
     for row in open_lots.itertuples(index=False):
@@ -235,12 +240,10 @@ def tax_aware_rebalance(
         rate = st_rate if term == "short" else lt_rate
         per_unit = rate * float(1 - row.basis_per_share / price[row.ticker])
         if per_unit < 0:
-            recent = every[
-                every["ticker"].isin(groups[row.ticker])
-                & (pd.to_datetime(every["original"]) >= recent_cutoff)
-                & (every["lot_id"] != row.lot_id)
-            ]
-            if len(recent):
+            recent = set().union(
+                *(recent_by_ticker.get(t, set()) for t in _group(ledger, row.ticker))
+            )
+            if recent - {row.lot_id}:
                 per_unit = 0.0
                 no_benefit.append(row.lot_id)
         lots[row.ticker].append(
