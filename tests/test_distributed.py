@@ -68,6 +68,18 @@ def test_dask_with_labels_and_per_account_lam(client: Any) -> None:
     )
 
 
+def test_repeated_batches_with_one_model_on_one_client(client: Any) -> None:
+    # The model used to be scattered under a key derived from its contents: a second call with
+    # the same model reused the key while the first call's future was being released, and the
+    # scheduler cancelled the new call's tasks (FutureCancelledError on every chunk, seen in CI).
+    current, target, model = _problem(m=8)
+    local = rb.solve_batch(current, target, model, 0.001, 10.0)
+    for _ in range(12):
+        res = rb.solve_batch(current, target, model, 0.001, 10.0, executor=client, chunk_size=2)
+        assert res.optimal, res.errors
+        assert res.weights.tobytes() == local.weights.tobytes()
+
+
 def test_process_and_thread_pools_give_the_local_answers() -> None:
     current, target, model = _problem(m=20)
     local = rb.solve_batch(current, target, model, 0.001, 10.0)

@@ -317,7 +317,10 @@ def _chunk_results(
         return
     chunks = [p.rows(a, b) for a, b in spans]
     if _is_dask_client(executor):
-        shared = executor.scatter(sigma, broadcast=True)  # the model travels once per worker
+        # The model travels once per worker, under a key of its own: with the default
+        # content-hash key, a second call with the same model reused the key while the first
+        # call's future was being released, and the scheduler cancelled the new tasks.
+        shared = executor.scatter(sigma, broadcast=True, hash=False)
         futures = executor.map(
             _solve_chunk, chunks, sigma=shared, n_threads=n_threads, retries=2, pure=False
         )
