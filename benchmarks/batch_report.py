@@ -10,6 +10,8 @@ import sys
 from collections import defaultdict
 from typing import Any
 
+import numpy as np
+
 from reporting import fmt_seconds
 
 __all__ = ["main"]
@@ -43,8 +45,7 @@ def main(path: str) -> None:
                 f"| {excess:.1e} | {gap} |"
             )
     scaling = next(
-        (rows["thread_scaling"]["ratios"] for g, rows in groups.items() if g.startswith("threads")),
-        None,
+        (rows["thread_scaling"] for g, rows in groups.items() if g.startswith("threads")), None
     )
     for group, rows in groups.items():
         if not group.startswith("batch"):
@@ -62,8 +63,18 @@ def main(path: str) -> None:
         one, two = rows["rebalancing_1_thread"]["median"], rows["rebalancing_2_threads"]["median"]
         print(f"\n2 threads vs 1 thread (rows above, timed separately): {one / two:.2f}×")
         if scaling:
-            ratios = ", ".join(f"{r:.2f}" for r in scaling)
-            print(f"2 threads vs 1 thread, alternated within each round: {ratios}×")
+            ratios = ", ".join(f"{r:.2f}" for r in scaling["ratios"])
+            print(
+                f"2 threads vs 1 thread, alternated within each round: {ratios}× (median ", end=""
+            )
+            print(f"{np.median(scaling['ratios']):.2f}×)")
+            for key, meaning in (
+                ("solve_slowdown", "summed solve times, 2 threads over 1"),
+                ("busy", "share of the 2-thread wall time the two threads spent solving"),
+            ):
+                if key in scaling:
+                    values = ", ".join(f"{v:.3f}" for v in scaling[key])
+                    print(f"  {meaning}: {values}")
         ours = rows["rebalancing_2_threads"]
         clar = rows["clarabel_factor"]
         worst = max(

@@ -2,9 +2,10 @@
 
 Usage: ``python benchmarks/drift_report.py drift.json`` prints Markdown: per case, the median
 time of the fused check, of numpy's expression and of the bandwidth probe, the check's speed-up
-over numpy, its read bandwidth, and that bandwidth as a fraction of the probe's. Two tables: the
-pytest-benchmark medians (each row timed on its own) and the interleaved rounds recorded by the
-``rebalancing`` row (check, numpy and probe back to back in every round).
+over numpy, its read bandwidth, and that bandwidth as a fraction of the probe's. Two tables, one
+per regime of ``test_bench_drift.py``: hot (the pytest-benchmark medians, each function called
+back to back) and cold (the interleaved rounds recorded by the ``rebalancing`` row, every call
+after a pause and a cache flush).
 """
 
 from __future__ import annotations
@@ -39,8 +40,11 @@ def main(path: str) -> None:
         f"python {machine.get('python_version', '?')}; {data.get('datetime', '')}"
     )
     tables: list[tuple[str, Callable[[Rows], tuple[float, float, float]]]] = [
-        ("pytest-benchmark medians (each row timed on its own)", _separate),
-        ("interleaved rounds (check, numpy, probe back to back; medians)", _interleaved),
+        ("hot: pytest-benchmark medians (each function called back to back)", _separate),
+        (
+            "cold: interleaved rounds (each call after a pause and a cache flush; medians)",
+            _interleaved,
+        ),
     ]
     for title, pick in tables:
         print(f"\n{title}:\n")

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import multiprocessing
+from concurrent.futures import ThreadPoolExecutor
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -67,6 +70,37 @@ def test_factor_model_validation() -> None:
     np.testing.assert_array_equal(fm.specific_var, d)  # aligned by ticker
     with pytest.raises(ValueError, match="cov tickers do not match"):
         rb.solve(pd.Series(0.2, index=list("ABCDF")), pd.Series(0.2, index=list("ABCDF")), fm)
+
+
+def _threaded_problem() -> tuple[np.ndarray, np.ndarray, rb.FactorModel]:
+    rng = np.random.default_rng(8)
+    n = 30
+    return _accounts(rng, 64, n), _accounts(rng, 1, n)[0], _factor_model(rng, n, 3)
+
+
+def _solve_in_child() -> bytes:
+    cur, tgt, fm = _threaded_problem()
+    return bytes(rb.solve_batch(cur, tgt, fm, 0.002, 10.0, n_threads=2).weights.tobytes())
+
+
+def test_threaded_calls_from_several_python_threads_and_a_forked_child() -> None:
+    """The core keeps its helper threads between calls, one pool per calling thread: calls from
+    several Python threads at once (the GIL is released) and from a process forked after the
+    pool started must give the single-threaded answers (a stale pool would hang the child)."""
+    cur, tgt, fm = _threaded_problem()
+    expected = rb.solve_batch(cur, tgt, fm, 0.002, 10.0, n_threads=1).weights.tobytes()
+    drift = rb.check_drift(cur, tgt, abs_band=0.01, n_threads=1)
+
+    def both() -> tuple[bytes, bytes]:
+        batch = rb.solve_batch(cur, tgt, fm, 0.002, 10.0, n_threads=2)
+        report = rb.check_drift(cur, tgt, abs_band=0.01, n_threads=2)
+        return batch.weights.tobytes(), report.max_drift.tobytes()
+
+    with ThreadPoolExecutor(4) as pool:
+        results = list(pool.map(lambda _: both(), range(16)))
+    assert all(r == (expected, drift.max_drift.tobytes()) for r in results)
+    with multiprocessing.get_context("fork").Pool(1) as child:
+        assert child.apply_async(_solve_in_child).get(timeout=120) == expected
 
 
 @pytest.mark.parametrize("per_account", [False, True])

@@ -429,8 +429,7 @@ PYBIND11_MODULE(_core, m) {
             {
                 py::gil_scoped_release release;
                 const rebalancing::BandRule none;
-                s = rebalancing::detail::select_scan(none)(current.data(), target.data(), 0, n,
-                                                           none);
+                s = rebalancing::detail::scan_one(current.data(), target.data(), n, none);
             }
             return py::make_tuple(s.max_drift, s.nonfinite);
         },

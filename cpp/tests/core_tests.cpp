@@ -1,12 +1,17 @@
 // Unit tests of the pure C++ core, without Python. Built by CMake with REBALANCING_BUILD_TESTS
 // (and under ASan/UBSan with REBALANCING_SANITIZE); run by ctest and .ci/run.
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <cstdio>
 #include <functional>
 #include <random>
 #include <stdexcept>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "rebalancing/backtest.hpp"
@@ -399,9 +404,13 @@ void test_drift_against_naive_loop() {
     std::mt19937_64 rng(21);
     std::uniform_real_distribution<double> unif(0.0, 1.0);
     // Sizes on both sides of the chunk of 65536 assets, shared and per-portfolio targets.
-    for (std::size_t n : {std::size_t{1}, std::size_t{7}, std::size_t{1000}, kDriftChunk + 5}) {
+    // Row lengths around the vector widths (2, 4, 16), longer rows, and more rows than a
+    // vector body takes at once (kRowGroup).
+    for (std::size_t n :
+         {std::size_t{1}, std::size_t{2}, std::size_t{3}, std::size_t{5}, std::size_t{7},
+          std::size_t{16}, std::size_t{17}, std::size_t{1000}, kDriftChunk + 5}) {
         for (bool shared : {true, false}) {
-            const std::size_t m = n > 1000 ? 2 : 5, groups = 3;
+            const std::size_t m = n > 1000 ? 2 : n <= 17 ? detail::kRowGroup + 9 : 5, groups = 3;
             std::vector<double> cur(m * n), tgt(shared ? n : m * n), abs_band(n), rel(n);
             std::vector<std::int32_t> group(n);
             for (double& v : cur) v = unif(rng) / static_cast<double>(n);
@@ -450,13 +459,22 @@ void test_drift_against_naive_loop() {
             }
             check(gd_one == gd_many, "group drifts bitwise equal on 1 and 3 threads");
             // The SSE2 and AVX2 bodies (whichever this CPU runs by default) agree exactly.
-            const auto portable = detail::select_scan_for<false>(rule);
-            const auto wide = detail::select_scan_for<true>(rule);
+            detail::RowSpan span;
+            span.cur = cur.data();
+            span.cur_stride = n;
+            span.tgt = tgt.data();
+            span.tgt_stride = shared ? 0 : n;
+            span.last = m;
+            span.end = n;
+            std::vector<DriftSummary> portable(m), wide(m);
+            detail::select_scan_for<false>(rule)(span, rule, portable.data());
+            if (detail::use_avx2())
+                detail::select_scan_for<true>(rule)(span, rule, wide.data());
+            else
+                wide = portable;
             for (std::size_t r = 0; r < m; ++r) {
-                const double* t = shared ? tgt.data() : tgt.data() + r * n;
-                const DriftSummary a = portable(cur.data() + r * n, t, 0, n, rule);
-                const DriftSummary b =
-                    detail::use_avx2() ? wide(cur.data() + r * n, t, 0, n, rule) : a;
+                const DriftSummary& a = portable[r];
+                const DriftSummary& b = wide[r];
                 check(a.max_drift == one[r].max_drift && a.max_excess == one[r].max_excess &&
                           a.breaches == one[r].breaches && b.max_drift == a.max_drift &&
                           b.max_excess == a.max_excess && b.breaches == a.breaches,
@@ -484,18 +502,64 @@ void test_drift_against_naive_loop() {
         }
         check(threw, "a group id out of range is rejected");
     }
-    {  // parallel_for rethrows an item's exception on the caller after joining.
-        bool threw = false;
-        try {
-            parallel_for(100, 4, [](std::size_t begin, std::size_t end) {
-                for (std::size_t i = begin; i < end; ++i)
-                    if (i == 57) throw std::runtime_error("item 57");
+}
+
+/// Every item exactly once, for many sizes and thread counts, from the calling thread's pool
+/// reused across calls, from several threads at once, nested, after an exception, and in a
+/// forked child (whose parent's helpers do not exist).
+void test_parallel_for() {
+    auto covers = [](std::size_t items, std::size_t threads) {
+        std::vector<std::atomic<int>> hits(items);
+        parallel_for(items, threads, [&](std::size_t begin, std::size_t end) {
+            for (std::size_t i = begin; i < end; ++i) hits[i].fetch_add(1);
+        });
+        return std::all_of(hits.begin(), hits.end(), [](const auto& h) { return h.load() == 1; });
+    };
+    bool all = true;
+    for (std::size_t items : {1, 2, 3, 7, 64, 1000, 100003})
+        for (std::size_t threads : {0, 1, 2, 3, 8}) all = all && covers(items, threads);
+    check(all, "parallel_for covers every item exactly once");
+
+    std::atomic<int> concurrent_ok{0};
+    std::vector<std::thread> callers;
+    for (int t = 0; t < 4; ++t)
+        callers.emplace_back([&] {
+            bool ok = true;
+            for (int rep = 0; rep < 50; ++rep) ok = ok && covers(5000, 3);
+            if (ok) concurrent_ok.fetch_add(1);
+        });
+    for (std::thread& t : callers) t.join();
+    check(concurrent_ok.load() == 4, "parallel_for from several threads at once");
+
+    std::atomic<long> nested_sum{0};
+    parallel_for(8, 2, [&](std::size_t begin, std::size_t end) {
+        for (std::size_t i = begin; i < end; ++i)
+            parallel_for(100, 2, [&](std::size_t b, std::size_t e) {
+                for (std::size_t j = b; j < e; ++j) nested_sum.fetch_add(static_cast<long>(j));
             });
-        } catch (const std::runtime_error& e) {
-            threw = std::string(e.what()) == "item 57";
-        }
-        check(threw, "parallel_for propagates exceptions");
+    });
+    check(nested_sum.load() == 8 * 4950, "nested parallel_for");
+
+    bool threw = false;
+    try {
+        parallel_for(100, 4, [](std::size_t begin, std::size_t end) {
+            for (std::size_t i = begin; i < end; ++i)
+                if (i == 57) throw std::runtime_error("item 57");
+        });
+    } catch (const std::runtime_error& e) {
+        threw = std::string(e.what()) == "item 57";
     }
+    check(threw, "parallel_for propagates exceptions");
+    check(covers(1000, 4), "parallel_for works again after an exception");
+
+#if !defined(__SANITIZE_THREAD__)  // ThreadSanitizer cannot start threads after such a fork
+    const pid_t child = ::fork();
+    if (child == 0) std::_Exit(covers(10000, 2) ? 0 : 1);
+    int status = -1;
+    check(child > 0 && ::waitpid(child, &status, 0) == child && WIFEXITED(status) &&
+              WEXITSTATUS(status) == 0,
+          "parallel_for in a forked child");
+#endif
 }
 
 void test_factor_covariance_matches_dense() {
@@ -787,6 +851,7 @@ int main() {
     test_dense_stats();
     test_linear_program_ties_under_rounding();
     test_drift_against_naive_loop();
+    test_parallel_for();
     test_factor_covariance_matches_dense();
     test_sell_curves();
     test_backtest_by_hand();

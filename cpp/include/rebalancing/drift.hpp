@@ -14,10 +14,10 @@
 /// number of breaching assets is counted by a second pass over only the blocks that breach (in a
 /// daily check, few). Which assets breach is read afterwards, only for the portfolios that do.
 ///
-/// Work is split into items of at most kDriftChunk assets of one portfolio. Maxima and counts do
-/// not depend on the order of evaluation; group sums are accumulated within an item in index
-/// order and items are merged in index order, so every result is bitwise identical for any
-/// thread count.
+/// Work is split into whole portfolios when they have at most kDriftChunk assets, and into items
+/// of kDriftChunk assets of one portfolio otherwise. Maxima and counts do not depend on the order
+/// of evaluation; group sums are accumulated within an item in index order and items are merged
+/// in index order, so every result is bitwise identical for any thread count.
 
 #include <cmath>
 #include <cstddef>
@@ -90,8 +90,18 @@ inline double band_at(const BandRule& rule, std::size_t i, double target) {
     return band;
 }
 
-/// Pass 1 over assets [begin, end) of one portfolio: max |d_i|, max (|d_i| - b_i), and whether
-/// some d_i may be NaN or inf. The counts are left to pass 2, which runs only when pass 1 finds a
+/// The rows [first, last) of a row-major block, and the assets [begin, end) of each. A target
+/// stride of 0 means one target shared by every row.
+struct RowSpan {
+    const double* cur = nullptr;
+    std::size_t cur_stride = 0;
+    const double* tgt = nullptr;
+    std::size_t tgt_stride = 0;
+    std::size_t first = 0, last = 0, begin = 0, end = 0;
+};
+
+/// Pass 1 over assets [begin, end) of each row: max |d_i|, max (|d_i| - b_i), and whether some
+/// d_i may be NaN or inf. The counts are left to pass 2, which runs only when pass 1 finds a
 /// breach or a non-finite value: in the common case (no breach) the check is one lean pass over
 /// memory. With a constant band (a scalar absolute band, or none), max (|d_i| - b) is computed as
 /// max |d_i| - b, the same number (subtracting b rounds monotonically).
@@ -101,6 +111,10 @@ inline double band_at(const BandRule& rule, std::size_t i, double target) {
 /// clears the sign bit as std::abs does, so every path gives identical maxima. NaN/inf are
 /// screened by a running sum of |d|, which stays finite unless some |d| is NaN or inf (or the sum
 /// overflows: a false alarm that pass 2 settles exactly) -- one add per vector.
+///
+/// A vector body loops over the rows itself: for short rows (a batch of accounts of a few
+/// hundred assets) a call per row cost 10-15 % of the check; the accounts' maxima go to an array
+/// of Extremes, finished by the scalar code below.
 struct Extremes {
     double top = 0.0;
     double excess = -std::numeric_limits<double>::infinity();
@@ -108,168 +122,185 @@ struct Extremes {
     std::size_t next = 0;  ///< first asset not processed by the vector body
 };
 
+/// Rows handled per call of a vector body (the size of the caller's Extremes array).
+inline constexpr std::size_t kRowGroup = 64;
+
 template <BandKind A, BandKind R>
 constexpr bool band_is_constant = A != BandKind::per_asset && R == BandKind::none;
 
 #if defined(__SSE2__)
 template <BandKind A, BandKind R>
-Extremes extremes_sse2(const double* cur, const double* tgt, std::size_t begin, std::size_t end,
-                       const BandRule& rule) {
+void extremes_sse2(const RowSpan& span, const BandRule& rule, Extremes* out) {
     const __m128d magnitude = _mm_castsi128_pd(_mm_set1_epi64x(0x7fffffffffffffffLL));
-    __m128d top[2] = {_mm_setzero_pd(), _mm_setzero_pd()};
-    __m128d excess[2] = {_mm_set1_pd(-INFINITY), _mm_set1_pd(-INFINITY)};
-    __m128d screen[2] = {_mm_setzero_pd(), _mm_setzero_pd()};
-    std::size_t j = begin;
-    for (; j + 4 <= end; j += 4) {
-        for (std::size_t h = 0; h < 2; ++h) {
-            const std::size_t k = j + 2 * h;
-            const __m128d t = _mm_loadu_pd(tgt + k);
-            const __m128d a = _mm_and_pd(_mm_sub_pd(_mm_loadu_pd(cur + k), t), magnitude);
-            top[h] = _mm_max_pd(a, top[h]);
-            screen[h] = _mm_add_pd(screen[h], a);
-            if constexpr (!band_is_constant<A, R>) {
-                __m128d band =
-                    A == BandKind::scalar ? _mm_set1_pd(rule.abs_scalar) : _mm_set1_pd(INFINITY);
-                if constexpr (A == BandKind::per_asset) band = _mm_loadu_pd(rule.abs + k);
-                if constexpr (R != BandKind::none) {
-                    const __m128d rel = R == BandKind::scalar ? _mm_set1_pd(rule.rel_scalar)
-                                                              : _mm_loadu_pd(rule.rel + k);
-                    band = _mm_min_pd(_mm_mul_pd(rel, _mm_and_pd(t, magnitude)), band);
-                }
-                excess[h] = _mm_max_pd(_mm_sub_pd(a, band), excess[h]);
+    // One or two vectors of weights: d = w - w*, a = |d|, running max, NaN screen, excess.
+    auto step = [&](const double* cur, const double* tgt, std::size_t k, __m128d& top,
+                    __m128d& screen, __m128d& excess) {
+        const __m128d t = _mm_loadu_pd(tgt + k);
+        const __m128d a = _mm_and_pd(_mm_sub_pd(_mm_loadu_pd(cur + k), t), magnitude);
+        top = _mm_max_pd(a, top);
+        screen = _mm_add_pd(screen, a);
+        if constexpr (!band_is_constant<A, R>) {
+            __m128d band =
+                A == BandKind::scalar ? _mm_set1_pd(rule.abs_scalar) : _mm_set1_pd(INFINITY);
+            if constexpr (A == BandKind::per_asset) band = _mm_loadu_pd(rule.abs + k);
+            if constexpr (R != BandKind::none) {
+                const __m128d rel = R == BandKind::scalar ? _mm_set1_pd(rule.rel_scalar)
+                                                          : _mm_loadu_pd(rule.rel + k);
+                band = _mm_min_pd(_mm_mul_pd(rel, _mm_and_pd(t, magnitude)), band);
             }
+            excess = _mm_max_pd(_mm_sub_pd(a, band), excess);
+        }
+    };
+    for (std::size_t r = span.first; r < span.last; ++r) {
+        const double* cur = span.cur + r * span.cur_stride;
+        const double* tgt = span.tgt + r * span.tgt_stride;
+        __m128d top[2] = {_mm_setzero_pd(), _mm_setzero_pd()};
+        __m128d excess[2] = {_mm_set1_pd(-INFINITY), _mm_set1_pd(-INFINITY)};
+        __m128d screen[2] = {_mm_setzero_pd(), _mm_setzero_pd()};
+        std::size_t j = span.begin;
+        for (; j + 4 <= span.end; j += 4)
+            for (std::size_t h = 0; h < 2; ++h)
+                step(cur, tgt, j + 2 * h, top[h], screen[h], excess[h]);
+        for (; j + 2 <= span.end; j += 2) step(cur, tgt, j, top[0], screen[0], excess[0]);
+        Extremes& x = out[r - span.first];
+        x.next = j;
+        // Fold the accumulators, then the two lanes (see the AVX2 body).
+        const __m128d top2 = _mm_max_pd(top[0], top[1]);
+        x.top = _mm_cvtsd_f64(_mm_max_pd(top2, _mm_unpackhi_pd(top2, top2)));
+        const __m128d screen2 = _mm_add_pd(screen[0], screen[1]);
+        x.suspect =
+            !(std::abs(_mm_cvtsd_f64(_mm_add_pd(screen2, _mm_unpackhi_pd(screen2, screen2)))) <=
+              kLargest);
+        if constexpr (!band_is_constant<A, R>) {
+            const __m128d ex2 = _mm_max_pd(excess[0], excess[1]);
+            x.excess = _mm_cvtsd_f64(_mm_max_pd(ex2, _mm_unpackhi_pd(ex2, ex2)));
         }
     }
-    Extremes out;
-    out.next = j;
-    // Fold the accumulators, then the two lanes (see the AVX2 body).
-    const __m128d top2 = _mm_max_pd(top[0], top[1]);
-    out.top = _mm_cvtsd_f64(_mm_max_pd(top2, _mm_unpackhi_pd(top2, top2)));
-    const __m128d screen2 = _mm_add_pd(screen[0], screen[1]);
-    out.suspect =
-        !(std::abs(_mm_cvtsd_f64(_mm_add_pd(screen2, _mm_unpackhi_pd(screen2, screen2)))) <=
-          kLargest);
-    if constexpr (!band_is_constant<A, R>) {
-        const __m128d ex2 = _mm_max_pd(excess[0], excess[1]);
-        out.excess = _mm_cvtsd_f64(_mm_max_pd(ex2, _mm_unpackhi_pd(ex2, ex2)));
-    }
-    return out;
 }
 #endif
 
 #if defined(REBALANCING_HAVE_AVX2_DISPATCH)
 template <BandKind A, BandKind R>
-__attribute__((target("avx2"))) Extremes extremes_avx2(const double* cur, const double* tgt,
-                                                       std::size_t begin, std::size_t end,
-                                                       const BandRule& rule) {
+__attribute__((target("avx2"))) void extremes_avx2(const RowSpan& span, const BandRule& rule,
+                                                   Extremes* out) {
     const __m256d magnitude = _mm256_castsi256_pd(_mm256_set1_epi64x(0x7fffffffffffffffLL));
-    __m256d top[4] = {_mm256_setzero_pd(), _mm256_setzero_pd(), _mm256_setzero_pd(),
-                      _mm256_setzero_pd()};
-    __m256d excess[4] = {_mm256_set1_pd(-INFINITY), _mm256_set1_pd(-INFINITY),
-                         _mm256_set1_pd(-INFINITY), _mm256_set1_pd(-INFINITY)};
-    __m256d screen[4] = {_mm256_setzero_pd(), _mm256_setzero_pd(), _mm256_setzero_pd(),
-                         _mm256_setzero_pd()};
-    std::size_t j = begin;
-    for (; j + 16 <= end; j += 16) {
-        for (std::size_t h = 0; h < 4; ++h) {
-            const std::size_t k = j + 4 * h;
-            const __m256d t = _mm256_loadu_pd(tgt + k);
-            const __m256d a = _mm256_and_pd(_mm256_sub_pd(_mm256_loadu_pd(cur + k), t), magnitude);
-            top[h] = _mm256_max_pd(a, top[h]);
-            screen[h] = _mm256_add_pd(screen[h], a);
-            if constexpr (!band_is_constant<A, R>) {
-                __m256d band = A == BandKind::scalar ? _mm256_set1_pd(rule.abs_scalar)
-                                                     : _mm256_set1_pd(INFINITY);
-                if constexpr (A == BandKind::per_asset) band = _mm256_loadu_pd(rule.abs + k);
-                if constexpr (R != BandKind::none) {
-                    const __m256d rel = R == BandKind::scalar ? _mm256_set1_pd(rule.rel_scalar)
-                                                              : _mm256_loadu_pd(rule.rel + k);
-                    band = _mm256_min_pd(_mm256_mul_pd(rel, _mm256_and_pd(t, magnitude)), band);
-                }
-                excess[h] = _mm256_max_pd(_mm256_sub_pd(a, band), excess[h]);
-            }
-        }
-    }
-    Extremes out;
-    out.next = j;
-    // Fold the accumulators (max and sum are exact to fold in any order here: the maxima are
-    // exact and the sum is only a finiteness screen), then the four lanes.
-    const __m256d top4 =
-        _mm256_max_pd(_mm256_max_pd(top[0], top[1]), _mm256_max_pd(top[2], top[3]));
-    const __m256d screen4 =
-        _mm256_add_pd(_mm256_add_pd(screen[0], screen[1]), _mm256_add_pd(screen[2], screen[3]));
-    __m128d top2 = _mm_max_pd(_mm256_castpd256_pd128(top4), _mm256_extractf128_pd(top4, 1));
-    out.top = _mm_cvtsd_f64(_mm_max_pd(top2, _mm_unpackhi_pd(top2, top2)));
-    __m128d screen2 =
-        _mm_add_pd(_mm256_castpd256_pd128(screen4), _mm256_extractf128_pd(screen4, 1));
-    out.suspect =
-        !(std::abs(_mm_cvtsd_f64(_mm_add_pd(screen2, _mm_unpackhi_pd(screen2, screen2)))) <=
-          kLargest);
-    if constexpr (!band_is_constant<A, R>) {
-        const __m256d ex4 =
-            _mm256_max_pd(_mm256_max_pd(excess[0], excess[1]), _mm256_max_pd(excess[2], excess[3]));
-        __m128d ex2 = _mm_max_pd(_mm256_castpd256_pd128(ex4), _mm256_extractf128_pd(ex4, 1));
-        out.excess = _mm_cvtsd_f64(_mm_max_pd(ex2, _mm_unpackhi_pd(ex2, ex2)));
-    }
-    return out;
-}
-#endif
-
-/// Pass 1: a vector body (if any), then the remaining assets one by one.
-template <BandKind A, BandKind R, bool Avx2>
-DriftSummary scan_extremes(const double* cur, const double* tgt, std::size_t begin, std::size_t end,
-                           const BandRule& rule) {
-    Extremes x;
-    x.next = begin;
-#if defined(REBALANCING_HAVE_AVX2_DISPATCH)
-    if constexpr (Avx2) x = extremes_avx2<A, R>(cur, tgt, begin, end, rule);
-#endif
-#if defined(__SSE2__)
-    if constexpr (!Avx2) x = extremes_sse2<A, R>(cur, tgt, begin, end, rule);
-#endif
-    for (std::size_t j = x.next; j < end; ++j) {
-        const double a = std::abs(cur[j] - tgt[j]);
-        x.top = a > x.top ? a : x.top;
-        x.suspect = x.suspect || !(a <= kLargest);
+    auto step = [&](const double* cur, const double* tgt, std::size_t k, __m256d& top,
+                    __m256d& screen, __m256d& excess) __attribute__((target("avx2"))) {
+        const __m256d t = _mm256_loadu_pd(tgt + k);
+        const __m256d a = _mm256_and_pd(_mm256_sub_pd(_mm256_loadu_pd(cur + k), t), magnitude);
+        top = _mm256_max_pd(a, top);
+        screen = _mm256_add_pd(screen, a);
         if constexpr (!band_is_constant<A, R>) {
-            const double e = a - band_at<A, R>(rule, j, tgt[j]);
-            x.excess = e > x.excess ? e : x.excess;
+            __m256d band =
+                A == BandKind::scalar ? _mm256_set1_pd(rule.abs_scalar) : _mm256_set1_pd(INFINITY);
+            if constexpr (A == BandKind::per_asset) band = _mm256_loadu_pd(rule.abs + k);
+            if constexpr (R != BandKind::none) {
+                const __m256d rel = R == BandKind::scalar ? _mm256_set1_pd(rule.rel_scalar)
+                                                          : _mm256_loadu_pd(rule.rel + k);
+                band = _mm256_min_pd(_mm256_mul_pd(rel, _mm256_and_pd(t, magnitude)), band);
+            }
+            excess = _mm256_max_pd(_mm256_sub_pd(a, band), excess);
+        }
+    };
+    for (std::size_t r = span.first; r < span.last; ++r) {
+        const double* cur = span.cur + r * span.cur_stride;
+        const double* tgt = span.tgt + r * span.tgt_stride;
+        __m256d top[4] = {_mm256_setzero_pd(), _mm256_setzero_pd(), _mm256_setzero_pd(),
+                          _mm256_setzero_pd()};
+        __m256d excess[4] = {_mm256_set1_pd(-INFINITY), _mm256_set1_pd(-INFINITY),
+                             _mm256_set1_pd(-INFINITY), _mm256_set1_pd(-INFINITY)};
+        __m256d screen[4] = {_mm256_setzero_pd(), _mm256_setzero_pd(), _mm256_setzero_pd(),
+                             _mm256_setzero_pd()};
+        std::size_t j = span.begin;
+        for (; j + 16 <= span.end; j += 16)
+            for (std::size_t h = 0; h < 4; ++h)
+                step(cur, tgt, j + 4 * h, top[h], screen[h], excess[h]);
+        for (; j + 4 <= span.end; j += 4) step(cur, tgt, j, top[0], screen[0], excess[0]);
+        Extremes& x = out[r - span.first];
+        x.next = j;
+        // Fold the accumulators (max and sum are exact to fold in any order here: the maxima
+        // are exact and the sum is only a finiteness screen), then the four lanes.
+        const __m256d top4 =
+            _mm256_max_pd(_mm256_max_pd(top[0], top[1]), _mm256_max_pd(top[2], top[3]));
+        const __m256d screen4 =
+            _mm256_add_pd(_mm256_add_pd(screen[0], screen[1]), _mm256_add_pd(screen[2], screen[3]));
+        const __m128d top2 =
+            _mm_max_pd(_mm256_castpd256_pd128(top4), _mm256_extractf128_pd(top4, 1));
+        x.top = _mm_cvtsd_f64(_mm_max_pd(top2, _mm_unpackhi_pd(top2, top2)));
+        const __m128d screen2 =
+            _mm_add_pd(_mm256_castpd256_pd128(screen4), _mm256_extractf128_pd(screen4, 1));
+        x.suspect =
+            !(std::abs(_mm_cvtsd_f64(_mm_add_pd(screen2, _mm_unpackhi_pd(screen2, screen2)))) <=
+              kLargest);
+        if constexpr (!band_is_constant<A, R>) {
+            const __m256d ex4 = _mm256_max_pd(_mm256_max_pd(excess[0], excess[1]),
+                                              _mm256_max_pd(excess[2], excess[3]));
+            const __m128d ex2 =
+                _mm_max_pd(_mm256_castpd256_pd128(ex4), _mm256_extractf128_pd(ex4, 1));
+            x.excess = _mm_cvtsd_f64(_mm_max_pd(ex2, _mm_unpackhi_pd(ex2, ex2)));
         }
     }
-    DriftSummary out;
-    out.max_drift = x.top;
-    out.max_excess = x.excess;
-    if constexpr (band_is_constant<A, R>) out.max_excess = x.top - band_at<A, R>(rule, begin, 0.0);
-    out.nonfinite = x.suspect ? 1 : 0;  // counted exactly by pass 2
-    return out;
 }
+#endif
 
 /// Pass 2: the number of breaching assets and of non-finite drifts, by the same arithmetic.
 template <BandKind A, BandKind R>
 void count_breaches(const double* cur, const double* tgt, std::size_t begin, std::size_t end,
                     const BandRule& rule, DriftSummary& out) {
-    constexpr double largest = std::numeric_limits<double>::max();
     out.breaches = 0;
     out.nonfinite = 0;
     for (std::size_t j = begin; j < end; ++j) {
         const double a = std::abs(cur[j] - tgt[j]);
         out.breaches += a - band_at<A, R>(rule, j, tgt[j]) > 0.0 ? 1 : 0;
-        out.nonfinite += a <= largest ? 0 : 1;
+        out.nonfinite += a <= kLargest ? 0 : 1;
     }
 }
 
-/// Both passes for one item.
+/// Both passes over a span: a vector body (if any) on up to kRowGroup rows at a time, then, per
+/// row, the remaining assets one by one and pass 2 where needed. out[r - first] for each row r.
 template <BandKind A, BandKind R, bool Avx2>
-DriftSummary scan(const double* cur, const double* tgt, std::size_t begin, std::size_t end,
-                  const BandRule& rule) {
-    DriftSummary out = scan_extremes<A, R, Avx2>(cur, tgt, begin, end, rule);
-    if (out.max_excess > 0.0 || out.nonfinite != 0)
-        count_breaches<A, R>(cur, tgt, begin, end, rule, out);
-    return out;
+void scan(const RowSpan& span, const BandRule& rule, DriftSummary* out) {
+    Extremes extremes[kRowGroup];
+    for (std::size_t first = span.first; first < span.last; first += kRowGroup) {
+        RowSpan group = span;
+        group.first = first;
+        group.last = std::min(span.last, first + kRowGroup);
+        for (std::size_t r = group.first; r < group.last; ++r) {
+            extremes[r - first] = Extremes{};
+            extremes[r - first].next = span.begin;
+        }
+#if defined(REBALANCING_HAVE_AVX2_DISPATCH)
+        if constexpr (Avx2) extremes_avx2<A, R>(group, rule, extremes);
+#endif
+#if defined(__SSE2__)
+        if constexpr (!Avx2) extremes_sse2<A, R>(group, rule, extremes);
+#endif
+        for (std::size_t r = group.first; r < group.last; ++r) {
+            const double* cur = span.cur + r * span.cur_stride;
+            const double* tgt = span.tgt + r * span.tgt_stride;
+            Extremes& x = extremes[r - first];
+            for (std::size_t j = x.next; j < span.end; ++j) {
+                const double a = std::abs(cur[j] - tgt[j]);
+                x.top = a > x.top ? a : x.top;
+                x.suspect = x.suspect || !(a <= kLargest);
+                if constexpr (!band_is_constant<A, R>) {
+                    const double e = a - band_at<A, R>(rule, j, tgt[j]);
+                    x.excess = e > x.excess ? e : x.excess;
+                }
+            }
+            DriftSummary& s = out[r - span.first];
+            s = DriftSummary{};
+            s.max_drift = x.top;
+            s.max_excess = x.excess;
+            if constexpr (band_is_constant<A, R>)
+                s.max_excess = x.top - band_at<A, R>(rule, span.begin, 0.0);
+            if (s.max_excess > 0.0 || x.suspect)
+                count_breaches<A, R>(cur, tgt, span.begin, span.end, rule, s);
+        }
+    }
 }
 
-using ScanFn = DriftSummary (*)(const double*, const double*, std::size_t, std::size_t,
-                                const BandRule&);
+using ScanFn = void (*)(const RowSpan&, const BandRule&, DriftSummary*);
 
 /// Whether this CPU runs the AVX2 body (checked once).
 inline bool use_avx2() {
@@ -305,6 +336,19 @@ inline ScanFn select_scan(const BandRule& rule) {
     return use_avx2() ? select_scan_for<true>(rule) : select_scan_for<false>(rule);
 }
 
+/// The summary of one portfolio of n assets (single-threaded).
+inline DriftSummary scan_one(const double* cur, const double* tgt, std::size_t n,
+                             const BandRule& rule) {
+    RowSpan span;
+    span.cur = cur;
+    span.tgt = tgt;
+    span.last = 1;
+    span.end = n;
+    DriftSummary out;
+    select_scan(rule)(span, rule, &out);
+    return out;
+}
+
 }  // namespace detail
 
 /// Checks every portfolio of `batch`: summary[r] for r < m, and, with groups, group_drift[r G + g]
@@ -318,35 +362,55 @@ inline void check_drift(const DriftBatch& batch, const BandRule& rule, std::size
                 throw std::invalid_argument("group id out of range at asset " + std::to_string(i));
     if (m == 0 || n == 0) return;
     const detail::ScanFn scan = detail::select_scan(rule);
-    // Automatic thread count: starting a thread costs ~80 us here, as long as scanning a quarter
-    // million assets; below that one thread is faster.
+    // Automatic thread count: below a quarter million assets in all, one thread is faster than
+    // handing half of the work to another.
     if (n_threads == 0 && m * n < kAutoThreadMinimum) n_threads = 1;
+    detail::RowSpan all;
+    all.cur = batch.current;
+    all.cur_stride = n;
+    all.tgt = batch.target;
+    all.tgt_stride = batch.shared_target ? 0 : n;
+    // Group drifts of rows [first, last) over assets [begin, end), into sums (one row apart).
+    auto add_groups = [&](std::size_t first, std::size_t last, std::size_t begin, std::size_t end,
+                          double* sums) {
+        for (std::size_t r = first; r < last; ++r, sums += groups) {
+            const double* cur = all.cur + r * n;
+            const double* tgt = all.tgt + r * all.tgt_stride;
+            for (std::size_t g = 0; g < groups; ++g) sums[g] = 0.0;
+            for (std::size_t j = begin; j < end; ++j)
+                sums[static_cast<std::size_t>(batch.group[j])] += cur[j] - tgt[j];
+        }
+    };
     const std::size_t chunks = (n + kDriftChunk - 1) / kDriftChunk;
+    if (chunks == 1) {  // short rows: the items are whole portfolios
+        parallel_for(m, n_threads, [&](std::size_t first, std::size_t last) {
+            detail::RowSpan span = all;
+            span.first = first;
+            span.last = last;
+            span.end = n;
+            scan(span, rule, summary + first);
+            if (batch.group) add_groups(first, last, 0, n, group_drift + first * groups);
+        });
+        return;
+    }
+    // Long rows: the items are chunks of kDriftChunk assets of one portfolio, with one partial
+    // result each, merged below in item order.
     const std::size_t items = m * chunks;
-    // One partial result per item; merged below in item order.
-    std::vector<DriftSummary> partial(chunks == 1 ? 0 : items);
-    std::vector<double> partial_groups(batch.group && chunks > 1 ? items * groups : 0);
+    std::vector<DriftSummary> partial(items);
+    std::vector<double> partial_groups(batch.group ? items * groups : 0);
     parallel_for(items, n_threads, [&](std::size_t first, std::size_t last) {
         for (std::size_t item = first; item < last; ++item) {
             const std::size_t r = item / chunks, c = item % chunks;
-            const std::size_t begin = c * kDriftChunk, end = std::min(n, begin + kDriftChunk);
-            const double* cur = batch.current + r * n;
-            const double* tgt = batch.shared_target ? batch.target : batch.target + r * n;
-            const DriftSummary s = scan(cur, tgt, begin, end, rule);
-            if (chunks == 1)
-                summary[r] = s;
-            else
-                partial[item] = s;
-            if (batch.group) {
-                double* sums =
-                    chunks == 1 ? group_drift + r * groups : partial_groups.data() + item * groups;
-                for (std::size_t g = 0; g < groups; ++g) sums[g] = 0.0;
-                for (std::size_t j = begin; j < end; ++j)
-                    sums[static_cast<std::size_t>(batch.group[j])] += cur[j] - tgt[j];
-            }
+            detail::RowSpan span = all;
+            span.first = r;
+            span.last = r + 1;
+            span.begin = c * kDriftChunk;
+            span.end = std::min(n, span.begin + kDriftChunk);
+            scan(span, rule, &partial[item]);
+            if (batch.group)
+                add_groups(r, r + 1, span.begin, span.end, partial_groups.data() + item * groups);
         }
     });
-    if (chunks == 1) return;
     for (std::size_t r = 0; r < m; ++r) {
         DriftSummary total;
         double* sums = batch.group ? group_drift + r * groups : nullptr;
