@@ -307,13 +307,14 @@ class PyBacktest {
    public:
     PyBacktest(Array returns, Array target, ByteArray check, std::optional<Array> band,
                Array linear_rates, std::optional<Array> impact, const Array& initial, double nav0,
-               bool stop_at_events)
+               bool stop_at_events, std::optional<Array> flows, bool flows_to_underweight)
         : returns_(std::move(returns)),
           target_(std::move(target)),
           check_(std::move(check)),
           band_(std::move(band)),
           linear_(std::move(linear_rates)),
-          impact_(std::move(impact)) {
+          impact_(std::move(impact)),
+          flows_(std::move(flows)) {
         if (returns_.ndim() != 2) throw std::invalid_argument("returns must be (periods, assets)");
         const auto periods = static_cast<std::size_t>(returns_.shape(0));
         const auto n = static_cast<std::size_t>(returns_.shape(1));
@@ -329,6 +330,7 @@ class PyBacktest {
             (impact_->ndim() != 2 || static_cast<std::size_t>(impact_->shape(0)) != periods ||
              static_cast<std::size_t>(impact_->shape(1)) != n))
             throw std::invalid_argument("impact must be (periods, assets)");
+        if (flows_) require_vector(*flows_, periods, "flows");
         if (!(nav0 > 0.0) || !std::isfinite(nav0))
             throw std::invalid_argument("initial_nav must be a positive finite number");
         rebalancing::BacktestData data;
@@ -341,6 +343,8 @@ class PyBacktest {
         data.linear_rates = linear_.data();
         data.linear_components = static_cast<std::size_t>(linear_.shape(0));
         data.impact = impact_ ? impact_->data() : nullptr;
+        data.flows = flows_ ? flows_->data() : nullptr;
+        data.flows_to_underweight = flows_to_underweight;
         const auto mode =
             stop_at_events ? rebalancing::OnEvent::stop : rebalancing::OnEvent::trade_to_target;
         core_ = std::make_unique<rebalancing::Backtest>(data, initial.data(), nav0, mode);
@@ -375,6 +379,8 @@ class PyBacktest {
         out["max_drift"] = Array(periods, r.max_drift.data());
         out["traded"] = py::array_t<bool>(periods, reinterpret_cast<const bool*>(r.traded.data()));
         out["weights"] = Array({periods, n}, r.weights.data());
+        out["flow"] = Array(periods, r.flow.data());
+        if (!r.pre_trade.empty()) out["pre_trade"] = Array({periods, n}, r.pre_trade.data());
         return out;
     }
 
@@ -383,7 +389,7 @@ class PyBacktest {
     ByteArray check_;
     std::optional<Array> band_;
     Array linear_;
-    std::optional<Array> impact_;
+    std::optional<Array> impact_, flows_;
     std::unique_ptr<rebalancing::Backtest> core_;
 };
 
@@ -445,10 +451,11 @@ PYBIND11_MODULE(_core, m) {
     py::class_<PyBacktest>(m, "Backtest",
                            "The inner loop of a backtest (see backtest.hpp for the conventions).")
         .def(py::init<Array, Array, ByteArray, std::optional<Array>, Array, std::optional<Array>,
-                      const Array&, double, bool>(),
+                      const Array&, double, bool, std::optional<Array>, bool>(),
              py::arg("returns"), py::arg("target"), py::arg("check"), py::arg("band"),
              py::arg("linear_rates"), py::arg("impact"), py::arg("initial"), py::arg("nav0"),
-             py::arg("stop_at_events"))
+             py::arg("stop_at_events"), py::arg("flows") = py::none(),
+             py::arg("flows_to_underweight") = false)
         .def("run", &PyBacktest::run,
              "Advance to the next event; its period, or -1 at the end of the data.")
         .def("weights", &PyBacktest::weights, "The current (pre-trade at an event) weights.")

@@ -840,6 +840,59 @@ void test_backtest_by_hand() {
     check(threw, "trade() outside an event throws");
 }
 
+/// Cash flows by hand: 70/30 worth 100 against a 50/50 target, flat returns, no policy trades.
+void test_backtest_flows_by_hand() {
+    const std::vector<double> returns = {0.0, 0.0};
+    const std::vector<double> target = {0.5, 0.5}, initial = {0.7, 0.3};
+    const std::vector<std::uint8_t> never = {0};
+    const std::vector<double> rate = {0.01, 0.01};
+    rebalancing::BacktestData data;
+    data.returns = returns.data();
+    data.periods = 1;
+    data.assets = 2;
+    data.target = target.data();
+    data.check = never.data();
+    data.linear_rates = rate.data();
+    data.linear_components = 1;
+    auto run = [&](double flow, bool underweight) {
+        data.flows = &flow;
+        data.flows_to_underweight = underweight;
+        rebalancing::Backtest bt(data, initial.data(), 100.0,
+                                 rebalancing::OnEvent::trade_to_target);
+        bt.run();
+        return bt.record();
+    };
+    // +20 to the underweight asset: holdings (70, 30) -> (70, 50); 1 % on 20 traded.
+    auto rec = run(20.0, true);
+    check(std::abs(rec.weights[0] - 70.0 / 120.0) <= 1e-15 &&
+              std::abs(rec.weights[1] - 50.0 / 120.0) <= 1e-15,
+          "a contribution buys only the underweight asset");
+    check(std::abs(rec.nav[0] - (120.0 - 0.2)) <= 1e-12 && rec.flow[0] == 20.0,
+          "the contribution and its cost reach the value");
+    check(std::abs(rec.linear_cost[0] - 0.2 / 120.0) <= 1e-17 && rec.turnover[0] == 0.0,
+          "flow costs are costs, not turnover");
+    // -20 from the overweight asset: (70, 30) -> (50, 30).
+    rec = run(-20.0, true);
+    check(std::abs(rec.weights[0] - 50.0 / 80.0) <= 1e-15 &&
+              std::abs(rec.weights[1] - 30.0 / 80.0) <= 1e-15,
+          "a withdrawal sells only the overweight asset");
+    // +60 is more than the gap: (70, 30) -> (80, 80), exactly at target.
+    rec = run(60.0, true);
+    check(std::abs(rec.weights[0] - 0.5) <= 1e-15 && std::abs(rec.weights[1] - 0.5) <= 1e-15,
+          "a contribution larger than the gap lands on target");
+    // Pro rata: the weights do not move.
+    rec = run(20.0, false);
+    check(std::abs(rec.weights[0] - 0.7) <= 1e-15 && std::abs(rec.nav[0] - 119.8) <= 1e-12,
+          "a pro-rata contribution keeps the weights");
+    bool threw = false;
+    try {
+        run(-100.0, true);
+    } catch (const std::invalid_argument&) {
+        threw = true;
+    }
+    check(threw, "withdrawing the whole value is an error");
+}
+
 }  // namespace
 
 int main() {
@@ -855,6 +908,7 @@ int main() {
     test_factor_covariance_matches_dense();
     test_sell_curves();
     test_backtest_by_hand();
+    test_backtest_flows_by_hand();
     std::printf("%d passed, %d failed\n", g_passed, g_failed);
     return g_failed == 0 ? 0 : 1;
 }

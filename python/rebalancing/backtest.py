@@ -13,6 +13,16 @@ weights (the target by default, at no cost) worth ``initial_nav``. Each period:
    :mod:`rebalancing.costs`), paid pro rata, so the post-trade weights are exactly
    :math:`w^{+}` and the value becomes :math:`V_t = V_{t-1}(1 + R_t)(1 - C_t)`.
 
+Cash flows (``flows=``, in currency: contributions > 0, withdrawals < 0) arrive at the end of a
+period, after step 1 and before step 2, so the policy sees the weights after the flow. A flow
+:math:`F_t` is invested pro rata (the weights do not move) or, with ``flow_to="underweight"``
+(the default), as the trades closest to the target that only buy (contributions) or only sell
+(withdrawals): :math:`x_i = \max(0, d_i - \tau)` with :math:`d_i = w^*_i (V^-_t + F_t) - w_i
+V^-_t`, :math:`\tau \ge 0` such that :math:`\sum_i x_i = F_t` (sells mirror this and never
+exceed the holding) -- "rebalancing with cash flows". Investing a flow costs like any trade, and
+these costs are included in ``cost_bps``; ``turnover`` counts only the policy's trades. With
+flows, returns are time-weighted: :math:`(V_t - F_t) / V_{t-1} - 1`.
+
 The inner loop runs in C++ (``cpp/include/rebalancing/backtest.hpp``); policies that trade to
 target never leave it, other policies are called back only at their events.
 
@@ -28,10 +38,12 @@ rows at :math:`P` periods per year:
   rebalanced every period at no cost. Costs are reported separately, so this measures only the
   risk of drifting away from the target;
 * ``rebalances``: the number of periods with a non-zero trade;
-* ``return``: annualized net return :math:`(V_T / V_0)^{1/Y} - 1`; ``excess_return``: that
+* ``return``: annualized net return :math:`(\prod_t (1 + \rho_t))^{1/Y} - 1` of the net period
+  returns :math:`\rho_t` (:math:`(V_T / V_0)^{1/Y} - 1` without flows); ``excess_return``: that
   minus the same figure for the costless target portfolio; ``volatility``:
   :math:`\sqrt{P}\,\operatorname{std}` of the net period returns; ``max_drawdown``: the largest
-  fall of :math:`V` from a previous peak (:math:`V_0` included), as a negative fraction;
+  fall of :math:`\prod_{s \le t} (1 + \rho_s)` (of :math:`V` without flows) from a previous
+  peak (the start included), as a negative fraction;
 * ``avg_max_drift``: the mean over periods of :math:`\max_i |w^-_{ti} - w^*_i|`.
 """
 
@@ -102,6 +114,8 @@ class BacktestResult:
 
     @cached_property
     def _pre_trade(self) -> np.ndarray:
+        if "pre_trade" in self.raw:  # with flows, recorded by the engine
+            return np.asarray(self.raw["pre_trade"])
         post = self.raw["weights"]
         held = np.vstack([self._initial, post[:-1]])
         grown = held * (1.0 + self.returns)
@@ -121,19 +135,25 @@ class BacktestResult:
 
     @property
     def nav(self) -> pd.Series:
-        """Portfolio value after costs."""
+        """Portfolio value after flows and costs."""
         return pd.Series(self.raw["nav"], index=self.index, name="nav")
 
     @property
+    def flows(self) -> pd.Series:
+        """The cash flow invested at the end of each period (currency; 0 without flows)."""
+        return pd.Series(self.raw["flow"], index=self.index, name="flow")
+
+    @property
     def net_returns(self) -> pd.Series:
+        """Time-weighted net returns :math:`(V_t - F_t) / V_{t-1} - 1`."""
         return pd.Series(self._net_returns, index=self.index, name="net return")
 
     @cached_property
     def _net_returns(self) -> np.ndarray:
         nav = self.raw["nav"]
-        return np.diff(nav, prepend=self.initial_nav) / np.concatenate(
-            ([self.initial_nav], nav[:-1])
-        )
+        before = np.concatenate(([self.initial_nav], nav[:-1]))
+        returns: np.ndarray = (nav - self.raw["flow"]) / before - 1.0
+        return returns
 
     @property
     def drift(self) -> pd.Series:
@@ -163,8 +183,8 @@ class BacktestResult:
         raw = self.raw
         active = raw["gross_return"] - self._target_returns
         net = self._net_returns
-        nav = np.concatenate(([self.initial_nav], raw["nav"]))
-        growth = nav[-1] / self.initial_nav
+        wealth = np.concatenate(([1.0], np.cumprod(1.0 + net)))  # V_t / V_0 without flows
+        growth = float(wealth[-1])
         target_growth = float(np.prod(1.0 + self._target_returns))
         cost_by = {
             f"{name}_bps": 1e4 * float(col.sum()) / years
@@ -182,7 +202,7 @@ class BacktestResult:
             "return": growth ** (1.0 / years) - 1.0,
             "excess_return": growth ** (1.0 / years) - target_growth ** (1.0 / years),
             "volatility": float(np.std(net, ddof=ddof)) * np.sqrt(ppy),
-            "max_drawdown": float(np.min(nav / np.maximum.accumulate(nav)) - 1.0),
+            "max_drawdown": float(np.min(wealth / np.maximum.accumulate(wealth)) - 1.0),
             "avg_max_drift": float(raw["max_drift"].mean()),
         }
         if self.after_tax is not None:
@@ -256,6 +276,8 @@ def backtest(
     initial_nav: float = 1e6,
     periods_per_year: float | None = None,
     tax: TaxPolicy | None = None,
+    flows: Any = None,
+    flow_to: str = "underweight",
 ) -> BacktestResult:
     """Run ``policy`` over ``returns`` (see the module docstring for every convention).
 
@@ -281,6 +303,13 @@ def backtest(
         long-term gains, harvested losses, tax paid, after-tax return) to the summary; see
         :mod:`rebalancing.tax.after_tax` for the conventions. Slower: about 0.2 ms per trade
         per asset.
+    flows : Series (by date), number or array, optional
+        Cash flows in currency at the end of periods: a Series indexed by dates of ``returns``
+        (other dates are an error), one number for every period, or one value per row.
+        Contributions > 0, withdrawals < 0 (never the whole value). Not combined with ``tax``.
+    flow_to : {"underweight", "pro_rata"}
+        How flows are invested: towards the target without selling (contributions) or buying
+        (withdrawals), or in proportion to the current weights.
     """
     if not isinstance(policy, Policy):
         raise TypeError(f"policy must be a Policy (Calendar, Threshold, ...), got {policy!r}")
@@ -293,6 +322,8 @@ def backtest(
         initial_nav=initial_nav,
         periods_per_year=periods_per_year,
         tax=tax,
+        flows=flows,
+        flow_to=flow_to,
     )
     return results[policy.name]
 
@@ -305,6 +336,31 @@ def _periods_per_year(index: pd.DatetimeIndex, given: float | None) -> float:
     return float(given)
 
 
+def _check_flows(flows: Any, index: pd.DatetimeIndex) -> np.ndarray | None:
+    """flows as one float per row of returns (None: no flows)."""
+    if flows is None:
+        return None
+    if isinstance(flows, pd.Series):
+        dates = pd.DatetimeIndex(flows.index)
+        unknown = dates.difference(index)
+        if len(unknown):
+            shown = ", ".join(str(d.date()) for d in unknown[:3])
+            raise ValueError(f"flows: dates not in the returns: {shown}")
+        if dates.has_duplicates:
+            raise ValueError("flows: a date appears twice")
+        cash = np.zeros(len(index))
+        cash[index.get_indexer(dates)] = as_float_array(flows.to_numpy(), "flows")
+    elif isinstance(flows, int | float) and not isinstance(flows, bool):
+        cash = np.full(len(index), float(flows))
+    else:
+        cash = np.array(as_float_array(flows, "flows"), dtype=float)
+        if cash.shape != (len(index),):
+            raise ValueError(f"flows must have one value per row ({len(index)}), got {cash.shape}")
+    if not np.isfinite(cash).all():
+        raise ValueError("flows must be finite")
+    return np.ascontiguousarray(cash)
+
+
 def _run(
     values: np.ndarray,
     index: pd.DatetimeIndex,
@@ -315,6 +371,8 @@ def _run(
     model: CostModel,
     initial_nav: float,
     ppy: float,
+    flows: np.ndarray | None = None,
+    flow_to: str = "underweight",
 ) -> BacktestResult:
     rates = model.linear_rates(tickers)
     cost_names = list(rates) or ["commission"]
@@ -337,6 +395,8 @@ def _run(
         initial,
         initial_nav,
         plan.decide is not None,
+        flows,
+        flow_to == "underweight",
     )
     if plan.decide is not None:
         while (t := engine.run()) >= 0:
@@ -399,6 +459,8 @@ def backtests(
     initial_nav: float = 1e6,
     periods_per_year: float | None = None,
     tax: TaxPolicy | None = None,
+    flows: Any = None,
+    flow_to: str = "underweight",
     progress: Any = None,
 ) -> dict[str, BacktestResult]:
     """One :func:`backtest` per policy on the same data and costs, keyed by policy name.
@@ -416,12 +478,29 @@ def backtests(
         raise ValueError(f"initial_nav must be a positive number, got {initial_nav!r}")
     if tax is not None and not isinstance(tax, TaxPolicy):
         raise TypeError(f"tax must be a rebalancing.tax.TaxPolicy, got {type(tax).__name__}")
+    cash = _check_flows(flows, index)
+    if flow_to not in ("underweight", "pro_rata"):
+        raise ValueError(f"flow_to must be 'underweight' or 'pro_rata', got {flow_to!r}")
+    if cash is not None and tax is not None:
+        raise ValueError("flows and tax cannot be combined yet (the ledger has no cash flows)")
     model = as_cost_model(costs)
     out: dict[str, BacktestResult] = {}
     for name, policy in named.items():
         if progress is not None:
             progress(name)
-        result = _run(values, index, tickers, tgt, start, policy, model, float(initial_nav), ppy)
+        result = _run(
+            values,
+            index,
+            tickers,
+            tgt,
+            start,
+            policy,
+            model,
+            float(initial_nav),
+            ppy,
+            cash,
+            flow_to,
+        )
         result.policy = name
         if tax is not None:
             result.after_tax = after_tax(result, tax)

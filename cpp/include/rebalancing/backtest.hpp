@@ -12,7 +12,16 @@
 ///     Σ_k Σ_i rate_ki |z_i| (linear components: commission, half-spread, ...) plus
 ///     √nav⁻_t · Σ_i impact_ti |z_i|^{3/2} (square-root-law market impact with
 ///     impact_ti = coefficient · σ_ti / √ADV_i); nav_t = nav⁻_t (1 − cost). Costs are paid pro
-///     rata, so the post-trade weights are exactly the ones chosen.
+///     rata, so the post-trade weights are exactly the ones chosen;
+///   * a cash flow F_t (currency: > 0 a contribution, < 0 a withdrawal) arrives at the end of
+///     period t, after the drift and before the policy looks: holdings h_i = w_i nav⁻_t become
+///     h_i + x_i with Σ x = F_t, the value nav⁻_t + F_t, and the trades x cost as above with
+///     z_i = x_i / (nav⁻_t + F_t). x is pro rata (x_i = F_t w_i: the weights do not move) or
+///     "underweight": the x closest to the target in the least-squares sense that only buys
+///     (contributions) or only sells (withdrawals, never more than held),
+///         x_i = max(0, d_i − τ)  or  x_i = −min(h_i, max(0, −d_i − τ)),  d_i = w*_i (nav⁻_t + F_t)
+///         − h_i,
+///     with τ ≥ 0 the level that makes Σ x = F_t (found by bisection; a water-filling).
 #include <algorithm>
 #include <cmath>
 #include <cstddef>
@@ -33,7 +42,9 @@ struct BacktestData {
     const double* band = nullptr;          ///< assets, or null: an event needs |w − w*| > band
     const double* linear_rates = nullptr;  ///< components × assets, cost per unit weight traded
     std::size_t linear_components = 0;
-    const double* impact = nullptr;  ///< periods × assets, or null (no market impact)
+    const double* impact = nullptr;     ///< periods × assets, or null (no market impact)
+    const double* flows = nullptr;      ///< periods, currency, or null (no cash flows)
+    bool flows_to_underweight = false;  ///< how flows are invested (see the header comment)
 };
 
 /// What happens at an event (a check date that, with bands, has a breach).
@@ -48,10 +59,14 @@ struct BacktestRecord {
     std::vector<double> turnover;      ///< one-way turnover ½ Σ |z_i| (fraction of nav⁻_t)
     std::vector<double> linear_cost;   ///< periods × components, fractions of nav⁻_t
     std::vector<double> impact_cost;   ///< fraction of nav⁻_t
-    std::vector<double> nav;           ///< after costs
+    std::vector<double> nav;           ///< after flows and costs
     std::vector<double> max_drift;     ///< max_i |w_i − w*_i| before trading
     std::vector<std::uint8_t> traded;  ///< 1 where a non-zero trade was made
     std::vector<double> weights;       ///< periods × assets, after trading
+    std::vector<double> flow;          ///< the cash flow invested at the end of each period
+    /// periods × assets, the weights the policy saw (after the flow, before its trade); kept
+    /// only with flows (otherwise they follow from the weights and the returns)
+    std::vector<double> pre_trade;
 };
 
 class Backtest {
@@ -67,6 +82,9 @@ class Backtest {
         rec_.max_drift.assign(periods, 0.0);
         rec_.traded.assign(periods, 0);
         rec_.weights.assign(periods * data.assets, 0.0);
+        rec_.flow.assign(periods, 0.0);
+        if (data.flows) rec_.pre_trade.assign(periods * data.assets, 0.0);
+        change_.assign(data.assets, 0.0);
     }
 
     /// Advances to the next event and returns its period, or −1 when the data is exhausted.
@@ -75,6 +93,10 @@ class Backtest {
         if (at_event_) finish_period();
         while (t_ < data_.periods) {
             drift_one_period();
+            if (data_.flows) {
+                if (data_.flows[t_] != 0.0) apply_flow(data_.flows[t_]);
+                std::copy(w_.begin(), w_.end(), rec_.pre_trade.begin() + t_ * data_.assets);
+            }
             if (is_event()) {
                 if (on_event_ == OnEvent::stop) {
                     at_event_ = true;
@@ -133,29 +155,92 @@ class Backtest {
     }
 
     void trade_to(const double* new_weights) {
+        const std::size_t n = data_.assets;
+        for (std::size_t i = 0; i < n; ++i) change_[i] = std::fabs(new_weights[i] - w_[i]);
+        const double traded = charge(change_.data());
+        std::copy(new_weights, new_weights + n, w_.begin());
+        rec_.turnover[t_] += 0.5 * traded;
+        rec_.traded[t_] = rec_.traded[t_] || traded > 0.0;
+    }
+
+    /// Charges the costs of trading |z_i| = z[i] (fractions of nav_) and takes them from nav_;
+    /// returns Σ |z_i|.
+    double charge(const double* z) {
         const std::size_t n = data_.assets, k_count = data_.linear_components;
-        const double root_nav = std::sqrt(nav_);
         double traded = 0.0, impact = 0.0, cost = 0.0;
         double* linear = rec_.linear_cost.data() + t_ * k_count;
         const double* impact_row = data_.impact ? data_.impact + t_ * n : nullptr;
+        std::vector<double> added(k_count, 0.0);
         for (std::size_t i = 0; i < n; ++i) {
-            const double z = std::fabs(new_weights[i] - w_[i]);
-            traded += z;
+            traded += z[i];
             for (std::size_t k = 0; k < k_count; ++k)
-                linear[k] += data_.linear_rates[k * n + i] * z;
-            if (impact_row) impact += impact_row[i] * z * std::sqrt(z);
-            w_[i] = new_weights[i];
+                added[k] += data_.linear_rates[k * n + i] * z[i];
+            if (impact_row) impact += impact_row[i] * z[i] * std::sqrt(z[i]);
         }
-        impact *= root_nav;
-        for (std::size_t k = 0; k < k_count; ++k) cost += linear[k];
+        impact *= std::sqrt(nav_);
+        for (std::size_t k = 0; k < k_count; ++k) cost += added[k];
         cost += impact;
         if (!(cost < 1.0))
             throw std::invalid_argument("trading costs in period " + std::to_string(t_) +
                                         " exceed the portfolio value");
-        rec_.turnover[t_] += 0.5 * traded;
+        for (std::size_t k = 0; k < k_count; ++k) linear[k] += added[k];
         rec_.impact_cost[t_] += impact;
-        rec_.traded[t_] = rec_.traded[t_] || traded > 0.0;
         nav_ *= 1.0 - cost;
+        return traded;
+    }
+
+    /// Invests a cash flow (see the header comment) and charges its trades.
+    void apply_flow(double flow) {
+        const std::size_t n = data_.assets;
+        const double before = nav_, after = nav_ + flow;
+        if (!(after > 0.0) || !std::isfinite(after))
+            throw std::invalid_argument("the withdrawal in period " + std::to_string(t_) +
+                                        " is not less than the portfolio value");
+        std::vector<double>& x = change_;  // the flow's trades, currency
+        if (!data_.flows_to_underweight) {
+            for (std::size_t i = 0; i < n; ++i) x[i] = flow * w_[i];
+        } else {
+            // amount(τ) = Σ of the trades at level τ, non-increasing in τ; amount(0) ≥ |flow|
+            // when Σ w = Σ w* = 1 and amount(τ) = 0 for τ ≥ the largest gap.
+            const double sign = flow > 0.0 ? 1.0 : -1.0;
+            auto trade_at = [&](std::size_t i, double level) {
+                const double held = w_[i] * before, gap = sign * (data_.target[i] * after - held);
+                const double size = std::max(0.0, gap - level);
+                return sign > 0.0 ? size : std::min(held, size);
+            };
+            auto amount = [&](double level) {
+                double total = 0.0;
+                for (std::size_t i = 0; i < n; ++i) total += trade_at(i, level);
+                return total;
+            };
+            double low = 0.0, high = 0.0;
+            for (std::size_t i = 0; i < n; ++i) high = std::max(high, trade_at(i, 0.0));
+            const double wanted = std::fabs(flow);
+            if (amount(0.0) > wanted) {
+                for (int iter = 0; iter < 200 && high - low > 0.0; ++iter) {
+                    const double mid = 0.5 * (low + high);
+                    if (mid <= low || mid >= high) break;
+                    (amount(mid) > wanted ? low : high) = mid;
+                }
+            } else {
+                high = 0.0;
+            }
+            for (std::size_t i = 0; i < n; ++i) x[i] = sign * trade_at(i, high);
+        }
+        // New weights, normalized (the level's rounding leaves Σ x within an ulp or so of the
+        // flow), then the trades' costs as fractions of the new value.
+        double total = 0.0;
+        for (std::size_t i = 0; i < n; ++i) {
+            w_[i] = w_[i] * before + x[i];
+            total += w_[i];
+        }
+        for (std::size_t i = 0; i < n; ++i) {
+            w_[i] /= total;
+            x[i] = std::fabs(x[i]) / after;
+        }
+        nav_ = after;
+        charge(x.data());
+        rec_.flow[t_] = flow;
     }
 
     void finish_period() {
@@ -168,6 +253,7 @@ class Backtest {
     BacktestData data_;
     OnEvent on_event_;
     std::vector<double> w_;
+    std::vector<double> change_;  // scratch: |trade| per asset
     double nav_;
     std::size_t t_ = 0;
     bool at_event_ = false;
