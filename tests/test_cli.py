@@ -110,6 +110,37 @@ def test_backtest_command_with_tax(user_files) -> None:
     assert result.exit_code == 2 and "short_term_rate" in result.output
 
 
+def test_backtest_command_with_cash_flows(user_files, tmp_path: Path) -> None:
+    _, returns_path, target_path = user_files
+    returns = pd.read_parquet(returns_path)
+    args = ["backtest", "--returns", str(returns_path), "--target", str(target_path)]
+    args += ["--policy", "band:0.03", "--initial-nav", "100000", "--out", str(tmp_path / "o")]
+    result = CliRunner().invoke(main, [*args, "--flow", "500"])
+    assert result.exit_code == 0, result.output
+    table = pd.read_csv(tmp_path / "o" / "summary.csv", index_col=0)
+    direct = rb.backtest(
+        returns, np.full(5, 0.2), rb.Threshold(0.03), initial_nav=1e5, flows=500.0
+    ).summary()
+    assert table.loc["3% band", "turnover"] == pytest.approx(direct["turnover"], rel=1e-12)
+    flows = pd.Series([2e4, -3e4], index=returns.index[[100, 400]], name="amount")
+    flows_path = tmp_path / "flows.csv"
+    flows.rename_axis("date").to_csv(flows_path)
+    result = CliRunner().invoke(main, [*args, "--flows", str(flows_path), "--flow-to", "pro_rata"])
+    assert result.exit_code == 0, result.output
+    table = pd.read_csv(tmp_path / "o" / "summary.csv", index_col=0)
+    direct = rb.backtest(
+        returns,
+        np.full(5, 0.2),
+        rb.Threshold(0.03),
+        initial_nav=1e5,
+        flows=flows,
+        flow_to="pro_rata",
+    ).summary()
+    assert table.loc["3% band", "return"] == pytest.approx(direct["return"], rel=1e-12)
+    both = CliRunner().invoke(main, [*args, "--flow", "1", "--flows", str(flows_path)])
+    assert both.exit_code == 2 and "not both" in both.output
+
+
 def test_backtest_command_errors_name_the_problem(user_files, tmp_path: Path) -> None:
     _, returns_path, target_path = user_files
     base = ["backtest", "--returns", str(returns_path), "--target", str(target_path)]

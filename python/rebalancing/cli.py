@@ -86,6 +86,7 @@ def _run_with_progress(
     costs: Any,
     label: str,
     tax: TaxPolicy | None = None,
+    **options: Any,
 ) -> dict[str, BacktestResult]:
     with click.progressbar(
         length=len(policies), label=label, show_pos=True, item_show_func=lambda s: s
@@ -94,7 +95,7 @@ def _run_with_progress(
         def step(name: str) -> None:
             bar.update(1, name)
 
-        results = backtests(returns, target, policies, costs, progress=step, tax=tax)
+        results = backtests(returns, target, policies, costs, progress=step, tax=tax, **options)
     return results
 
 
@@ -358,6 +359,18 @@ def _read_target(path: Path) -> pd.Series:
     return frame.iloc[:, 0].astype(float)
 
 
+def _read_flows(path: Path) -> pd.Series:
+    frame = _read_table(path, "--flows")
+    try:
+        if frame.shape[1] != 1:
+            raise ValueError("expected two columns, date and amount")
+        flows = frame.iloc[:, 0].astype(float)
+        flows.index = pd.DatetimeIndex(pd.to_datetime(flows.index))
+    except (ValueError, TypeError) as err:
+        raise click.BadParameter(f"{path}: {err}", param_hint="--flows") from err
+    return flows
+
+
 @main.command("backtest")
 @click.option(
     "--returns",
@@ -397,6 +410,30 @@ def _read_target(path: Path) -> pd.Series:
     help="Tax rates on short- and long-term gains (e.g. 0.37,0.20): adds after-tax figures.",
 )
 @click.option(
+    "--initial-nav", type=float, default=1e6, show_default=True, help="Starting value (currency)."
+)
+@click.option(
+    "--flow",
+    "flow_amount",
+    type=float,
+    default=None,
+    help="A cash flow at the end of every period (currency; negative: a withdrawal).",
+)
+@click.option(
+    "--flows",
+    "flows_path",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=None,
+    help="CSV or parquet with two columns, date and amount: cash flows on those dates.",
+)
+@click.option(
+    "--flow-to",
+    type=click.Choice(["underweight", "pro_rata"]),
+    default="underweight",
+    show_default=True,
+    help="Invest flows towards the target (one-sided) or in proportion to the weights.",
+)
+@click.option(
     "--out",
     type=click.Path(file_okay=False, path_type=Path),
     default=None,
@@ -410,9 +447,16 @@ def backtest_command(
     toml_path: Path | None,
     cost_bps: float,
     tax_rates: str | None,
+    initial_nav: float,
+    flow_amount: float | None,
+    flows_path: Path | None,
+    flow_to: str,
     out: Path | None,
 ) -> None:
     """Compare policies on your own data (the same engine and figures as the demo)."""
+    if flow_amount is not None and flows_path is not None:
+        raise click.UsageError("give --flow or --flows, not both")
+    flows: Any = flow_amount if flows_path is None else _read_flows(flows_path)
     tax = None
     if tax_rates is not None:
         try:
@@ -439,7 +483,17 @@ def backtest_command(
     returns = _read_returns(returns_path, prices)
     target = _read_target(target_path)
     try:
-        results = _run_with_progress(returns, target, policies, cost_bps, "backtests", tax=tax)
+        results = _run_with_progress(
+            returns,
+            target,
+            policies,
+            cost_bps,
+            "backtests",
+            tax=tax,
+            initial_nav=initial_nav,
+            flows=flows,
+            flow_to=flow_to,
+        )
     except (ValueError, TypeError) as err:
         raise click.ClickException(str(err)) from err
     table = summary_table(results)
