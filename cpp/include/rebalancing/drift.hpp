@@ -27,13 +27,14 @@
 #include <string>
 #include <vector>
 
-#if defined(__SSE2__)
-#include <emmintrin.h>
-#endif
-// AVX2 body chosen at run time (GCC and Clang on x86-64); the baseline build stays portable.
-#if defined(__GNUC__) && defined(__x86_64__)
+// The vector bodies use GCC/Clang vector extensions; other compilers get the scalar loop. On
+// x86-64 a 4-lane AVX2 body is chosen at run time; the baseline build stays portable.
+#if defined(__GNUC__)
+#define REBALANCING_HAVE_VECTOR_BODY 1
+#include <cstring>
+#if defined(__x86_64__)
 #define REBALANCING_HAVE_AVX2_DISPATCH 1
-#include <immintrin.h>
+#endif
 #endif
 
 #include "parallel.hpp"
@@ -106,8 +107,10 @@ struct RowSpan {
 /// memory. With a constant band (a scalar absolute band, or none), max (|d_i| - b) is computed as
 /// max |d_i| - b, the same number (subtracting b rounds monotonically).
 ///
-/// The vector bodies use SSE2 (part of the x86-64 baseline) or, where the CPU has it, AVX2
-/// (chosen at run time). maxpd/minpd are exactly `a > m ? a : m` / `a < m ? a : m`, and |x|
+/// One vector body, written for W lanes with GCC/Clang vector extensions, is compiled twice: 2
+/// lanes for the baseline (SSE2 on x86-64, NEON on arm64) and 4 lanes inside a function with
+/// the avx2 target, chosen at run time where the CPU has it. Maxima and minima are written
+/// `a > m ? a : m` / `a < m ? a : m` (maxpd/minpd exactly, as in the scalar tail), and |x|
 /// clears the sign bit as std::abs does, so every path gives identical maxima. NaN/inf are
 /// screened by a running sum of |d|, which stays finite unless some |d| is NaN or inf (or the sum
 /// overflows: a false alarm that pass 2 settles exactly) -- one add per vector.
@@ -128,54 +131,93 @@ inline constexpr std::size_t kRowGroup = 64;
 template <BandKind A, BandKind R>
 constexpr bool band_is_constant = A != BandKind::per_asset && R == BandKind::none;
 
-#if defined(__SSE2__)
-template <BandKind A, BandKind R>
-void extremes_sse2(const RowSpan& span, const BandRule& rule, Extremes* out) {
-    const __m128d magnitude = _mm_castsi128_pd(_mm_set1_epi64x(0x7fffffffffffffffLL));
-    // One or two vectors of weights: d = w - w*, a = |d|, running max, NaN screen, excess.
-    auto step = [&](const double* cur, const double* tgt, std::size_t k, __m128d& top,
-                    __m128d& screen, __m128d& excess) {
-        const __m128d t = _mm_loadu_pd(tgt + k);
-        const __m128d a = _mm_and_pd(_mm_sub_pd(_mm_loadu_pd(cur + k), t), magnitude);
-        top = _mm_max_pd(a, top);
-        screen = _mm_add_pd(screen, a);
-        if constexpr (!band_is_constant<A, R>) {
-            __m128d band =
-                A == BandKind::scalar ? _mm_set1_pd(rule.abs_scalar) : _mm_set1_pd(INFINITY);
-            if constexpr (A == BandKind::per_asset) band = _mm_loadu_pd(rule.abs + k);
-            if constexpr (R != BandKind::none) {
-                const __m128d rel = R == BandKind::scalar ? _mm_set1_pd(rule.rel_scalar)
-                                                          : _mm_loadu_pd(rule.rel + k);
-                band = _mm_min_pd(_mm_mul_pd(rel, _mm_and_pd(t, magnitude)), band);
-            }
-            excess = _mm_max_pd(_mm_sub_pd(a, band), excess);
+#if defined(REBALANCING_HAVE_VECTOR_BODY)
+/// W doubles as one vector, and W 64-bit integers (for bit masks).
+template <int W>
+struct Lanes;
+template <>
+struct Lanes<2> {
+    typedef double V __attribute__((vector_size(16)));
+    typedef std::int64_t M __attribute__((vector_size(16)));
+};
+template <>
+struct Lanes<4> {
+    typedef double V __attribute__((vector_size(32)));
+    typedef std::int64_t M __attribute__((vector_size(32)));
+};
+
+/// One vector of weights at asset k: d = w - w*, a = |d|, running max, NaN screen, excess.
+template <int W, BandKind A, BandKind R>
+__attribute__((always_inline)) inline void accumulate(const double* cur, const double* tgt,
+                                                      std::size_t k, const BandRule& rule,
+                                                      typename Lanes<W>::V& top,
+                                                      typename Lanes<W>::V& screen,
+                                                      typename Lanes<W>::V& excess) {
+    using V = typename Lanes<W>::V;
+    using M = typename Lanes<W>::M;
+    const M magnitude = M{} + std::int64_t{0x7fffffffffffffff};
+    V c, t;
+    std::memcpy(&c, cur + k, sizeof c);
+    std::memcpy(&t, tgt + k, sizeof t);
+    const V a = (V)((M)(c - t) & magnitude);
+    top = a > top ? a : top;
+    screen = screen + a;
+    if constexpr (!band_is_constant<A, R>) {
+        V band = V{} + (A == BandKind::scalar ? rule.abs_scalar
+                                              : std::numeric_limits<double>::infinity());
+        if constexpr (A == BandKind::per_asset) std::memcpy(&band, rule.abs + k, sizeof band);
+        if constexpr (R != BandKind::none) {
+            V rel = V{} + rule.rel_scalar;
+            if constexpr (R == BandKind::per_asset) std::memcpy(&rel, rule.rel + k, sizeof rel);
+            const V by_target = rel * (V)((M)t & magnitude);
+            band = by_target < band ? by_target : band;
         }
-    };
+        const V e = a - band;
+        excess = e > excess ? e : excess;
+    }
+}
+
+/// The vector body over the rows of `span`: four accumulators of W lanes, then one vector at a
+/// time; the rest (fewer than W assets) is left to the scalar tail (Extremes::next).
+template <int W, BandKind A, BandKind R>
+__attribute__((always_inline)) inline void extremes_vector(const RowSpan& span,
+                                                           const BandRule& rule, Extremes* out) {
+    using V = typename Lanes<W>::V;
+    constexpr double infinity = std::numeric_limits<double>::infinity();
     for (std::size_t r = span.first; r < span.last; ++r) {
         const double* cur = span.cur + r * span.cur_stride;
         const double* tgt = span.tgt + r * span.tgt_stride;
-        __m128d top[2] = {_mm_setzero_pd(), _mm_setzero_pd()};
-        __m128d excess[2] = {_mm_set1_pd(-INFINITY), _mm_set1_pd(-INFINITY)};
-        __m128d screen[2] = {_mm_setzero_pd(), _mm_setzero_pd()};
+        V top[4] = {}, screen[4] = {};
+        V excess[4] = {V{} - infinity, V{} - infinity, V{} - infinity, V{} - infinity};
         std::size_t j = span.begin;
-        for (; j + 4 <= span.end; j += 4)
-            for (std::size_t h = 0; h < 2; ++h)
-                step(cur, tgt, j + 2 * h, top[h], screen[h], excess[h]);
-        for (; j + 2 <= span.end; j += 2) step(cur, tgt, j, top[0], screen[0], excess[0]);
+        for (; j + 4 * W <= span.end; j += 4 * W)
+            for (std::size_t h = 0; h < 4; ++h)
+                accumulate<W, A, R>(cur, tgt, j + W * h, rule, top[h], screen[h], excess[h]);
+        for (; j + W <= span.end; j += W)
+            accumulate<W, A, R>(cur, tgt, j, rule, top[0], screen[0], excess[0]);
+        // Fold the four accumulators, then the lanes (max is exact in any order, and the sum
+        // is only a finiteness screen).
         Extremes& x = out[r - span.first];
         x.next = j;
-        // Fold the accumulators, then the two lanes (see the AVX2 body).
-        const __m128d top2 = _mm_max_pd(top[0], top[1]);
-        x.top = _mm_cvtsd_f64(_mm_max_pd(top2, _mm_unpackhi_pd(top2, top2)));
-        const __m128d screen2 = _mm_add_pd(screen[0], screen[1]);
-        x.suspect =
-            !(std::abs(_mm_cvtsd_f64(_mm_add_pd(screen2, _mm_unpackhi_pd(screen2, screen2)))) <=
-              kLargest);
-        if constexpr (!band_is_constant<A, R>) {
-            const __m128d ex2 = _mm_max_pd(excess[0], excess[1]);
-            x.excess = _mm_cvtsd_f64(_mm_max_pd(ex2, _mm_unpackhi_pd(ex2, ex2)));
+        for (std::size_t h = 1; h < 4; ++h) {
+            top[0] = top[h] > top[0] ? top[h] : top[0];
+            screen[0] = screen[0] + screen[h];
+            excess[0] = excess[h] > excess[0] ? excess[h] : excess[0];
         }
+        double sum = 0.0;
+        for (int lane = 0; lane < W; ++lane) {
+            x.top = top[0][lane] > x.top ? top[0][lane] : x.top;
+            sum += screen[0][lane];
+            if constexpr (!band_is_constant<A, R>)
+                x.excess = excess[0][lane] > x.excess ? excess[0][lane] : x.excess;
+        }
+        x.suspect = !(std::abs(sum) <= kLargest);
     }
+}
+
+template <BandKind A, BandKind R>
+void extremes_baseline(const RowSpan& span, const BandRule& rule, Extremes* out) {
+    extremes_vector<2, A, R>(span, rule, out);
 }
 #endif
 
@@ -183,63 +225,7 @@ void extremes_sse2(const RowSpan& span, const BandRule& rule, Extremes* out) {
 template <BandKind A, BandKind R>
 __attribute__((target("avx2"))) void extremes_avx2(const RowSpan& span, const BandRule& rule,
                                                    Extremes* out) {
-    const __m256d magnitude = _mm256_castsi256_pd(_mm256_set1_epi64x(0x7fffffffffffffffLL));
-    auto step = [&](const double* cur, const double* tgt, std::size_t k, __m256d& top,
-                    __m256d& screen, __m256d& excess) __attribute__((target("avx2"))) {
-        const __m256d t = _mm256_loadu_pd(tgt + k);
-        const __m256d a = _mm256_and_pd(_mm256_sub_pd(_mm256_loadu_pd(cur + k), t), magnitude);
-        top = _mm256_max_pd(a, top);
-        screen = _mm256_add_pd(screen, a);
-        if constexpr (!band_is_constant<A, R>) {
-            __m256d band =
-                A == BandKind::scalar ? _mm256_set1_pd(rule.abs_scalar) : _mm256_set1_pd(INFINITY);
-            if constexpr (A == BandKind::per_asset) band = _mm256_loadu_pd(rule.abs + k);
-            if constexpr (R != BandKind::none) {
-                const __m256d rel = R == BandKind::scalar ? _mm256_set1_pd(rule.rel_scalar)
-                                                          : _mm256_loadu_pd(rule.rel + k);
-                band = _mm256_min_pd(_mm256_mul_pd(rel, _mm256_and_pd(t, magnitude)), band);
-            }
-            excess = _mm256_max_pd(_mm256_sub_pd(a, band), excess);
-        }
-    };
-    for (std::size_t r = span.first; r < span.last; ++r) {
-        const double* cur = span.cur + r * span.cur_stride;
-        const double* tgt = span.tgt + r * span.tgt_stride;
-        __m256d top[4] = {_mm256_setzero_pd(), _mm256_setzero_pd(), _mm256_setzero_pd(),
-                          _mm256_setzero_pd()};
-        __m256d excess[4] = {_mm256_set1_pd(-INFINITY), _mm256_set1_pd(-INFINITY),
-                             _mm256_set1_pd(-INFINITY), _mm256_set1_pd(-INFINITY)};
-        __m256d screen[4] = {_mm256_setzero_pd(), _mm256_setzero_pd(), _mm256_setzero_pd(),
-                             _mm256_setzero_pd()};
-        std::size_t j = span.begin;
-        for (; j + 16 <= span.end; j += 16)
-            for (std::size_t h = 0; h < 4; ++h)
-                step(cur, tgt, j + 4 * h, top[h], screen[h], excess[h]);
-        for (; j + 4 <= span.end; j += 4) step(cur, tgt, j, top[0], screen[0], excess[0]);
-        Extremes& x = out[r - span.first];
-        x.next = j;
-        // Fold the accumulators (max and sum are exact to fold in any order here: the maxima
-        // are exact and the sum is only a finiteness screen), then the four lanes.
-        const __m256d top4 =
-            _mm256_max_pd(_mm256_max_pd(top[0], top[1]), _mm256_max_pd(top[2], top[3]));
-        const __m256d screen4 =
-            _mm256_add_pd(_mm256_add_pd(screen[0], screen[1]), _mm256_add_pd(screen[2], screen[3]));
-        const __m128d top2 =
-            _mm_max_pd(_mm256_castpd256_pd128(top4), _mm256_extractf128_pd(top4, 1));
-        x.top = _mm_cvtsd_f64(_mm_max_pd(top2, _mm_unpackhi_pd(top2, top2)));
-        const __m128d screen2 =
-            _mm_add_pd(_mm256_castpd256_pd128(screen4), _mm256_extractf128_pd(screen4, 1));
-        x.suspect =
-            !(std::abs(_mm_cvtsd_f64(_mm_add_pd(screen2, _mm_unpackhi_pd(screen2, screen2)))) <=
-              kLargest);
-        if constexpr (!band_is_constant<A, R>) {
-            const __m256d ex4 = _mm256_max_pd(_mm256_max_pd(excess[0], excess[1]),
-                                              _mm256_max_pd(excess[2], excess[3]));
-            const __m128d ex2 =
-                _mm_max_pd(_mm256_castpd256_pd128(ex4), _mm256_extractf128_pd(ex4, 1));
-            x.excess = _mm_cvtsd_f64(_mm_max_pd(ex2, _mm_unpackhi_pd(ex2, ex2)));
-        }
-    }
+    extremes_vector<4, A, R>(span, rule, out);
 }
 #endif
 
@@ -272,8 +258,8 @@ void scan(const RowSpan& span, const BandRule& rule, DriftSummary* out) {
 #if defined(REBALANCING_HAVE_AVX2_DISPATCH)
         if constexpr (Avx2) extremes_avx2<A, R>(group, rule, extremes);
 #endif
-#if defined(__SSE2__)
-        if constexpr (!Avx2) extremes_sse2<A, R>(group, rule, extremes);
+#if defined(REBALANCING_HAVE_VECTOR_BODY)
+        if constexpr (!Avx2) extremes_baseline<A, R>(group, rule, extremes);
 #endif
         for (std::size_t r = group.first; r < group.last; ++r) {
             const double* cur = span.cur + r * span.cur_stride;
