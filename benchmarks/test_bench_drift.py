@@ -19,21 +19,25 @@ Each case is one pytest-benchmark group with three rows, measured in the same ru
 ``extra_info["bytes"]`` is the number of bytes each check must read; ``drift_report.py`` turns
 medians into GB/s, the speed-up over numpy, and the fraction of the probe's bandwidth.
 
-Two regimes, both in the same run:
+Three measurements in the same run:
 
-* *Hot* (the pytest-benchmark rows): each row calls its function back to back, so helper threads
-  stay awake (OpenBLAS's poll for about 0.1 s after a call, ours for 1 ms) and the caches hold
-  whatever the previous call left.
-* *Cold* (``extra_info["interleaved"]`` of the ``rebalancing`` row): 25 rounds of (check, numpy,
-  probe), in an order rotated every round, each call timed after a 0.25 s pause and a read of a
-  64 MB buffer (twice the L3 cache): every call starts with its threads asleep and its data in
-  memory, as a daily check does. On this virtual machine waking a thread on an idle vCPU costs
-  about 1 ms (the host must run the vCPU again), for the probe's threads as for ours; without
-  the pause, the probe's threads, still polling from the previous round, would be awake and
-  ours asleep. Medians of each.
-
-The machine's memory bandwidth moves by up to 2x within a minute (other tenants), so the ratio
-of the two rows of one regime, measured seconds apart, is the figure to read.
+* *Hot rows* (pytest-benchmark): each function called back to back for about a second, the
+  rows one after the other. Helper threads stay awake (OpenBLAS's poll for about 0.1 s after a
+  call, ours for 1 ms) and the caches hold whatever the previous call left. This machine's
+  memory bandwidth moves by up to 2x within seconds (other tenants), so rows timed seconds
+  apart can land in different regimes: read the next two tables for ratios.
+* *Hot, interleaved* (``extra_info["hot"]`` of the ``rebalancing`` row): 10 rounds; in each, for
+  every function in an order rotated every round, a 0.15 s pause, one untimed call, then 15
+  timed calls back to back. Medians of all timed calls. The pause matters: OpenBLAS's threads
+  poll without yielding for about 0.1 s after each call, and a check started inside that window
+  shares a vCPU with a polling OpenBLAS thread (measured in one C++ process linking numpy's
+  OpenBLAS: the two-thread check read 45-48 GB/s alone and 27 GB/s interleaved call by call with
+  ``ddot``, while ``ddot`` read 47 GB/s either way).
+* *Cold* (``extra_info["interleaved"]``): 25 rounds of (check, numpy, probe), in an order rotated
+  every round, each call timed after a 0.25 s pause and a read of a 64 MB buffer (twice the L3
+  cache): every call starts with its threads asleep and its data in memory, as a daily check
+  does. Waking a thread on an idle vCPU costs about 1 ms here, for the probe's threads as for
+  ours. Medians of each.
 """
 
 from __future__ import annotations
@@ -85,6 +89,13 @@ def test_drift(benchmark: Any, name: str, case: tuple[int, int, bool]) -> None:
         breach = np.atleast_1d(report.breach)
         expected = np.max(np.abs(cur - tgt), axis=-1) > THRESHOLD
         assert np.array_equal(breach, expected)
+        benchmark.extra_info["hot"] = _hot_blocks(
+            {
+                "rebalancing": lambda: rb.check_drift(cur_in, tgt, abs_band=THRESHOLD),
+                "numpy": lambda: np.max(np.abs(cur_in - tgt), axis=-1) > THRESHOLD,
+                "bandwidth_probe": lambda: np.dot(cur.ravel(), probe_other),
+            }
+        )
         benchmark.extra_info["interleaved"] = _interleaved(
             {
                 "rebalancing": lambda: rb.check_drift(cur_in, tgt, abs_band=THRESHOLD),
@@ -101,6 +112,23 @@ def test_drift(benchmark: Any, name: str, case: tuple[int, int, bool]) -> None:
 
 
 _FLUSH = np.ones(8 * 1024 * 1024)  # 64 MB: reading it evicts the inputs from the 32 MB L3
+
+
+def _hot_blocks(
+    runs: dict[str, Any], rounds: int = 10, calls: int = 15, pause: float = 0.15
+) -> dict[str, float]:
+    """Median seconds of each callable, called hot in blocks (see the module docstring)."""
+    names = list(runs)
+    times: dict[str, list[float]] = {name: [] for name in names}
+    for r in range(rounds):
+        for name in names[r % len(names) :] + names[: r % len(names)]:
+            time.sleep(pause)
+            runs[name]()
+            for _ in range(calls):
+                start = time.perf_counter()
+                runs[name]()
+                times[name].append(time.perf_counter() - start)
+    return {name: float(np.median(t)) for name, t in times.items()}
 
 
 def _interleaved(runs: dict[str, Any], rounds: int = 25, pause: float = 0.25) -> dict[str, float]:
