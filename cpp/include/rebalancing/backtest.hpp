@@ -85,6 +85,7 @@ class Backtest {
         rec_.flow.assign(periods, 0.0);
         if (data.flows) rec_.pre_trade.assign(periods * data.assets, 0.0);
         change_.assign(data.assets, 0.0);
+        added_.assign(data.linear_components, 0.0);
     }
 
     /// Advances to the next event and returns its period, or −1 when the data is exhausted.
@@ -170,7 +171,8 @@ class Backtest {
         double traded = 0.0, impact = 0.0, cost = 0.0;
         double* linear = rec_.linear_cost.data() + t_ * k_count;
         const double* impact_row = data_.impact ? data_.impact + t_ * n : nullptr;
-        std::vector<double> added(k_count, 0.0);
+        std::vector<double>& added = added_;
+        std::fill(added.begin(), added.end(), 0.0);
         for (std::size_t i = 0; i < n; ++i) {
             traded += z[i];
             for (std::size_t k = 0; k < k_count; ++k)
@@ -254,6 +256,7 @@ class Backtest {
     OnEvent on_event_;
     std::vector<double> w_;
     std::vector<double> change_;  // scratch: |trade| per asset
+    std::vector<double> added_;   // scratch: the cost of one trade per linear component
     double nav_;
     std::size_t t_ = 0;
     bool at_event_ = false;
