@@ -23,6 +23,22 @@ using IntArray = py::array_t<std::int32_t, py::array::c_style | py::array::force
 
 namespace {
 
+/// Releases the GIL for the lifetime of the object, like py::gil_scoped_release, but with a
+/// destructor that may throw. Retaking the GIL in a daemon thread while the interpreter shuts
+/// down ends the thread with pthread_exit, which unwinds the stack; through pybind11's noexcept
+/// destructor that unwinding calls std::terminate and aborts the process at exit. Here it
+/// passes (pybind11's dispatcher rethrows the forced unwind) and the thread ends quietly.
+class ReleaseGil {
+   public:
+    ReleaseGil() : state_(PyEval_SaveThread()) {}
+    ReleaseGil(const ReleaseGil&) = delete;
+    ReleaseGil& operator=(const ReleaseGil&) = delete;
+    ~ReleaseGil() noexcept(false) { PyEval_RestoreThread(state_); }
+
+   private:
+    PyThreadState* state_;
+};
+
 void require_vector(const Array& a, std::size_t n, const char* name) {
     if (a.ndim() != 1 || static_cast<std::size_t>(a.shape(0)) != n)
         throw std::invalid_argument(std::string(name) + " must have shape (" + std::to_string(n) +
@@ -130,7 +146,7 @@ py::dict solve(const py::tuple& cov_spec, const Array& current, const Array& tar
     }
     rebalancing::Result res;
     {
-        py::gil_scoped_release release;
+        ReleaseGil release;
         rebalancing::Solver solver(*cov.op, target.data(), lam, terms, settings);
         res = solver.solve(warm);
     }
@@ -204,7 +220,7 @@ py::dict solve_batch(const py::tuple& cov_spec, const Array& current, const Arra
     const rebalancing::Settings settings = make_settings(rel_tol, abs_tol, max_iter, polish);
     std::vector<std::string> errors;
     {
-        py::gil_scoped_release release;
+        ReleaseGil release;
         errors = rebalancing::solve_batch(*cov.op, in, settings, n_threads, out);
     }
     py::list error_list;
@@ -233,7 +249,7 @@ py::tuple factor_stats(const Array& loadings, const Array& factor_cov, const Arr
     require_vector(specific, n, "specific_var");
     rebalancing::FactorStats s;
     {
-        py::gil_scoped_release release;
+        ReleaseGil release;
         s = rebalancing::factor_stats(loadings.data(), factor_cov.data(), specific.data(), n, k);
     }
     return py::make_tuple(s.max_abs, s.eigenvalue_bound);
@@ -286,7 +302,7 @@ py::tuple check_drift(const Array& current, const Array& target,
     Array group_drift(std::vector<py::ssize_t>{m, static_cast<py::ssize_t>(group ? n_groups : 0)});
     std::vector<rebalancing::DriftSummary> summary(batch.m);
     {
-        py::gil_scoped_release release;
+        ReleaseGil release;
         rebalancing::check_drift(batch, rule, n_threads, summary.data(),
                                  group ? group_drift.mutable_data() : nullptr);
     }
@@ -351,7 +367,7 @@ class PyBacktest {
     }
 
     long run() {
-        py::gil_scoped_release release;
+        ReleaseGil release;
         return core_->run();
     }
 
@@ -419,7 +435,7 @@ PYBIND11_MODULE(_core, m) {
             const auto n = static_cast<std::size_t>(cov.shape(0));
             rebalancing::DenseStats s;
             {
-                py::gil_scoped_release release;
+                ReleaseGil release;
                 s = rebalancing::dense_stats(cov.data(), n);
             }
             return py::make_tuple(s.max_abs, s.eigenvalue_bound);
@@ -433,7 +449,7 @@ PYBIND11_MODULE(_core, m) {
             const auto n = static_cast<std::size_t>(current.shape(0));
             rebalancing::DriftSummary s;
             {
-                py::gil_scoped_release release;
+                ReleaseGil release;
                 const rebalancing::BandRule none;
                 s = rebalancing::detail::scan_one(current.data(), target.data(), n, none);
             }
