@@ -128,7 +128,9 @@ class BacktestResult:
 
     @property
     def trades(self) -> pd.DataFrame:
-        """Trades :math:`z_t = w^+_t - w^-_t` in weight units (zero rows where nothing traded)."""
+        """The policy's trades :math:`z_t = w^+_t - w^-_t` in weight units (zero rows where
+        nothing traded); with flows, :math:`w^-_t` is after the flow was invested (see
+        :attr:`flows`), so the flow's own trades are not included."""
         z = self.raw["weights"] - self._pre_trade
         z[~self.raw["traded"]] = 0.0
         return pd.DataFrame(z, index=self.index, columns=self.tickers)
@@ -162,7 +164,8 @@ class BacktestResult:
 
     @property
     def costs(self) -> pd.DataFrame:
-        """Costs per period by component, as fractions of the pre-trade value."""
+        """Costs per period by component, as fractions of the pre-trade value (with flows, of
+        the value after the flow; the costs of investing the flow are included)."""
         data = dict(zip(self.cost_names, self.raw["linear_cost"].T, strict=True))
         data["impact"] = self.raw["impact_cost"]
         return pd.DataFrame(data, index=self.index)
