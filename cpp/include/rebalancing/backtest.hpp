@@ -18,10 +18,10 @@
 ///     h_i + x_i with Σ x = F_t, the value nav⁻_t + F_t, and the trades x cost as above with
 ///     z_i = x_i / (nav⁻_t + F_t). x is pro rata (x_i = F_t w_i: the weights do not move) or
 ///     "underweight": the x closest to the target in the least-squares sense that only buys
-///     (contributions) or only sells (withdrawals, never more than held),
-///         x_i = max(0, d_i − τ)  or  x_i = −min(h_i, max(0, −d_i − τ)),  d_i = w*_i (nav⁻_t + F_t)
-///         − h_i,
-///     with τ ≥ 0 the level that makes Σ x = F_t (found by bisection; a water-filling).
+///     (contributions) or only sells (withdrawals, never more than held). With the gaps
+///     d_i = w*_i (nav⁻_t + F_t) − h_i that is x_i = max(0, d_i − τ) for a contribution and
+///     x_i = −min(h_i, max(0, −d_i − τ)) for a withdrawal, τ ≥ 0 the level that makes
+///     Σ x = F_t (found by bisection: a water-filling).
 #include <algorithm>
 #include <cmath>
 #include <cstddef>
