@@ -116,8 +116,9 @@ struct RowSpan {
 /// overflows: a false alarm that pass 2 settles exactly) -- one add per vector.
 ///
 /// A vector body loops over the rows itself: for short rows (a batch of accounts of a few
-/// hundred assets) a call per row cost 10-15 % of the check; the accounts' maxima go to an array
-/// of Extremes, finished by the scalar code below.
+/// hundred assets) a call per row cost ~11 % of the instructions (922 against 822 per 500-asset
+/// row, callgrind); the accounts' maxima go to an array of Extremes, finished by the scalar
+/// code below.
 struct Extremes {
     double top = 0.0;
     double excess = -std::numeric_limits<double>::infinity();
