@@ -186,6 +186,8 @@ class Threshold(Policy):
             parts.append(f"±{_percent(r)} rel band")
         else:
             parts.append("band")
+        if self.band_args["group_bands"] is not None:
+            parts.append("+ group bands")
         if self.schedule.freq != "daily":
             parts.insert(0, self.schedule.label)
         if self.to == "edge":
@@ -197,16 +199,20 @@ class Threshold(Policy):
     def plan(self, inputs: PlanInputs) -> Plan:
         check, note = self.schedule.mask(inputs.index)
         notes = [note] if note else []
-        # Band arguments labelled by ticker are put in the returns' order once, not per event.
-        args = {
-            key: (value.reindex(inputs.tickers) if isinstance(value, pd.Series) else value)
-            for key, value in self.band_args.items()
-        }
-        # The per-asset band as check_drift defines it (one source of truth for the semantics).
-        band = np.asarray(check_drift(inputs.target, inputs.target, **args)._band, dtype=float)
-        band = band.reshape(-1)
+        # The band arguments are resolved once, by check_drift on weights labelled by ticker (one
+        # source of truth for alignment and semantics): the per-asset band b_i = min(abs_i,
+        # rel_i |w*_i|) is fixed with the target, and groups become labels in the returns' order.
+        # Each event then checks plain arrays.
+        labelled_target = pd.Series(inputs.target, index=inputs.tickers)
+        resolved = check_drift(labelled_target, labelled_target, **self.band_args)
+        band = np.asarray(resolved._band, dtype=float).reshape(-1)
         band = np.ascontiguousarray(np.broadcast_to(band, inputs.target.shape))
         has_groups = self.band_args["group_bands"] is not None
+        args: dict[str, Any] = {"abs_band": band}
+        if has_groups:
+            assert resolved.group_ids is not None and resolved.group_names is not None
+            args["groups"] = resolved.group_names.to_numpy()[resolved.group_ids]
+            args["group_bands"] = self.band_args["group_bands"]
         if self.to == "target" and not has_groups:
             return Plan(check=check, band=band, notes=notes)
 
