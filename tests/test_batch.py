@@ -106,6 +106,40 @@ def test_threaded_calls_from_several_python_threads_and_a_forked_child() -> None
         assert child.apply_async(_solve_in_child).get(timeout=120) == expected
 
 
+def test_labelled_models_in_another_order_are_aligned_by_ticker() -> None:
+    """A FactorModel, DenseCovariance or DataFrame labelled in another order than the weights
+    is put in their order, in solve and solve_batch; a different set of tickers is an error
+    that names them."""
+    rng = np.random.default_rng(21)
+    tickers = [f"T{i}" for i in range(12)]
+    shuffled = list(rng.permutation(tickers))
+    b = pd.DataFrame(rng.normal(0.0, 0.2, (12, 3)), index=tickers)
+    d = pd.Series(rng.uniform(0.001, 0.01, 12), index=tickers)
+    current = pd.Series(rng.dirichlet(np.ones(12)), index=tickers)
+    target = pd.Series(1 / 12, index=tickers)
+    in_order = rb.FactorModel(b, np.eye(3) * 0.02, d)
+    other = rb.FactorModel(b.loc[shuffled], np.eye(3) * 0.02, d)
+    expected = rb.solve(current, target, in_order, 0.001, 10.0).weights
+    np.testing.assert_allclose(
+        rb.solve(current, target, other, 0.001, 10.0).weights, expected, rtol=0, atol=1e-14
+    )
+    dense = pd.DataFrame(in_order.dense(), index=tickers, columns=tickers)
+    prebuilt = rb.DenseCovariance(dense.loc[shuffled, shuffled])
+    np.testing.assert_allclose(
+        rb.solve(current, target, prebuilt, 0.001, 10.0).weights, expected, rtol=0, atol=1e-12
+    )
+    accounts = pd.DataFrame([current.to_numpy()] * 3, columns=tickers)
+    batch = rb.solve_batch(accounts, target, other, 0.001, 10.0)
+    np.testing.assert_allclose(batch.weights.iloc[0], expected, rtol=0, atol=1e-14)
+    # A DataFrame covariance in another order: solve_batch used it by position (silently wrong
+    # answers) before it was aligned.
+    frame = rb.solve_batch(accounts, target, dense.loc[shuffled, shuffled], 0.001, 10.0)
+    np.testing.assert_allclose(frame.weights.iloc[0], expected, rtol=0, atol=1e-12)
+    renamed = rb.FactorModel(b.rename(index={"T3": "ZZZ"}), np.eye(3) * 0.02, d.to_numpy())
+    with pytest.raises(ValueError, match=r"cov tickers do not match.*T3.*ZZZ"):
+        rb.solve(current, target, renamed, 0.001, 10.0)
+
+
 @pytest.mark.parametrize("per_account", [False, True])
 def test_batch_equals_single_solves_for_any_thread_count(per_account: bool) -> None:
     rng = np.random.default_rng(5)

@@ -197,10 +197,13 @@ def test_dense_covariance_from_dataframe_keeps_tickers(data: dict) -> None:
     np.testing.assert_array_equal(res.weights.to_numpy(), _solve(data).weights.to_numpy())
 
 
-def test_dense_covariance_in_other_order_is_an_error(data: dict) -> None:
+def test_dense_covariance_in_other_order_is_aligned(data: dict) -> None:
+    """A prebuilt DenseCovariance labelled in another order is put in the weights' order, as a
+    DataFrame is (it used to be an error)."""
     sigma = rb.DenseCovariance(data["cov"].loc[TICKERS[::-1], TICKERS[::-1]])
-    with pytest.raises(ValueError, match="cov tickers"):
-        _solve(data, cov=sigma)
+    np.testing.assert_allclose(
+        _solve(data, cov=sigma).weights, _solve(data).weights, rtol=0, atol=1e-13
+    )
 
 
 def test_dense_covariance_rejects_mismatched_dataframe(data: dict) -> None:

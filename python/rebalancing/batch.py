@@ -26,7 +26,7 @@ from rebalancing._validation import (
     check_same_labels,
     check_scalar,
 )
-from rebalancing.covariance import DenseCovariance, FactorModel, as_covariance
+from rebalancing.covariance import as_covariance
 from rebalancing.solver import DEFAULT_ABS_TOL, DEFAULT_MAX_ITER, DEFAULT_TOL
 
 __all__ = ["BatchResult", "solve_batch"]
@@ -169,13 +169,8 @@ def solve_batch(
             raise ValueError(f"warm_start must have shape ({m}, {n}), got {warm.shape}")
     _check_accounts(cur, tgt, buy, sell, lo, hi, accounts)
     sigma = as_covariance(cov, n)
-    if (
-        isinstance(cov, DenseCovariance | FactorModel)
-        and cov.tickers is not None
-        and tickers is not None
-    ):
-        if not cov.tickers.equals(tickers):
-            raise ValueError("cov tickers do not match the weights' tickers (same order needed)")
+    if sigma.tickers is not None and tickers is not None:
+        sigma = sigma.reindex(tickers)  # in the weights' order (the same tickers needed)
     n_threads = check_count(n_threads, "n_threads", minimum=0, meaning="0 = all cores")
     max_iter = check_count(max_iter, "max_iter", minimum=1)
     tol = check_scalar(tol, "tol", minimum=0.0, strict=True)

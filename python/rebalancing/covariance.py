@@ -11,6 +11,7 @@ multiplies by it in :math:`O(nk)` and never forms :math:`\\Sigma`.
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 import numpy as np
@@ -77,6 +78,18 @@ class DenseCovariance:
     def spec(self) -> tuple[Any, ...]:
         """What the C++ core needs to build its operator (see bindings.cpp, make_operator)."""
         return ("dense", self.matrix, self.max_abs, self.eigenvalue_bound)
+
+    def reindex(self, tickers: pd.Index) -> DenseCovariance:
+        """This covariance with rows and columns in the order of ``tickers`` (the same set of
+        tickers; itself when unlabelled or already in that order). Its scale and eigenvalue
+        bound do not change under a permutation, so nothing is recomputed."""
+        if self.tickers is None or self.tickers.equals(tickers):
+            return self
+        order = _positions(self.tickers, tickers)
+        out = copy.copy(self)
+        out.matrix = np.ascontiguousarray(self.matrix[np.ix_(order, order)])
+        out.tickers = tickers
+        return out
 
     def __repr__(self) -> str:
         return f"DenseCovariance(n={self.n})"
@@ -147,6 +160,18 @@ class FactorModel:
         """Number of factors."""
         return int(self.loadings.shape[1])
 
+    def reindex(self, tickers: pd.Index) -> FactorModel:
+        """This model with its assets in the order of ``tickers`` (see
+        :meth:`DenseCovariance.reindex`)."""
+        if self.tickers is None or self.tickers.equals(tickers):
+            return self
+        order = _positions(self.tickers, tickers)
+        out = copy.copy(self)
+        out.loadings = np.ascontiguousarray(self.loadings[order])
+        out.specific_var = np.ascontiguousarray(self.specific_var[order])
+        out.tickers = tickers
+        return out
+
     def spec(self) -> tuple[Any, ...]:
         """What the C++ core needs to build its operator (see bindings.cpp, make_operator)."""
         return (
@@ -170,6 +195,19 @@ class FactorModel:
 
 
 Covariance = DenseCovariance | FactorModel
+
+
+def _positions(have: pd.Index, want: pd.Index) -> np.ndarray:
+    """Where each of ``want`` is in ``have``; the two must hold the same tickers."""
+    order: np.ndarray = np.asarray(have.get_indexer(want))
+    if (order < 0).any() or len(have) != len(want):
+        missing = [str(t) for t in want[order < 0]][:5]
+        extra = [str(t) for t in have.difference(want)][:5]
+        raise ValueError(
+            f"cov tickers do not match the weights' tickers: the weights' {missing} are not in "
+            f"cov, cov's {extra} are not in the weights"
+        )
+    return order
 
 
 def _finite_matrix(value: Any, name: str) -> np.ndarray:

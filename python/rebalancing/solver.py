@@ -197,8 +197,7 @@ def solve(
         and cov.tickers is not None
         and labels is not None
     ):
-        if not cov.tickers.equals(labels):
-            raise ValueError("cov tickers do not match the weights' tickers (same order needed)")
+        cov = cov.reindex(labels)  # put in the weights' order (the same tickers needed)
     cur = as_vector(current, "current")
     n = cur.shape[0]
     tgt = as_vector(target, "target", n)
