@@ -37,7 +37,7 @@ class DenseCovariance:
     ----------
     matrix : array-like or pd.DataFrame
         Symmetric positive semidefinite. A DataFrame's index (equal to its columns) gives the
-        tickers, which then must match the weights' tickers.
+        tickers; solve and solve_batch put it in the weights' order (the same tickers needed).
     check_psd : bool
         Verify positive semidefiniteness with a Cholesky factorisation of
         ``Σ + PSD_TOL·max|Σ|·I`` (O(n³), done once here). Disable only for a matrix known to
