@@ -338,7 +338,7 @@ def test_bad_dates_and_types():
         rb.Threshold()
     with pytest.raises(ValueError, match="lam must be"):
         rb.CostAware(-1.0)
-    with pytest.raises(ValueError, match="costs in period 0 exceed"):
+    with pytest.raises(ValueError, match=r"costs in period 0 \(2024-01-02\) exceed"):
         rb.backtest(frame([[0.5, 0.0], [0, 0]]), [0.5, 0.5], rb.Calendar("daily"), costs=1e6)
     with pytest.raises(ValueError, match="adv must be positive"):
         rb.backtest(r, [0.5, 0.5], rb.Never(), costs=rb.MarketImpact(adv=0.0))

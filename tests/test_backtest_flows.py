@@ -183,7 +183,10 @@ def test_bad_flow_settings() -> None:
             flows=1.0,
             tax=rb.tax.TaxPolicy(0.37, 0.2),
         )
-    with pytest.raises(ValueError, match="withdrawal in period 2 is not less than the portfolio"):
+    with pytest.raises(
+        ValueError,
+        match=r"withdrawal in period 2 \(2020-03-31\) is not less than the portfolio value",
+    ):
         flows = np.zeros(len(returns))
         flows[2] = -2e6
         rb.backtest(returns, np.full(4, 0.25), rb.policies.Never(), initial_nav=1e6, flows=flows)

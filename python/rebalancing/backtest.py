@@ -49,6 +49,7 @@ rows at :math:`P` periods per year:
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -401,15 +402,18 @@ def _run(
         flows,
         flow_to == "underweight",
     )
-    if plan.decide is not None:
-        while (t := engine.run()) >= 0:
-            weights = engine.weights()
-            new = plan.decide(t, weights)
-            if new is None or float(np.max(np.abs(new - weights))) <= NO_TRADE:
-                continue
-            engine.trade(_check_decided(new, policy, index[t]))
-    else:
-        engine.run()
+    try:
+        if plan.decide is not None:
+            while (t := engine.run()) >= 0:
+                weights = engine.weights()
+                new = plan.decide(t, weights)
+                if new is None or float(np.max(np.abs(new - weights))) <= NO_TRADE:
+                    continue
+                engine.trade(_check_decided(new, policy, index[t]))
+        else:
+            engine.run()
+    except ValueError as err:  # the engine names rows by number: add their dates
+        raise ValueError(_with_dates(str(err), index)) from None
     raw = engine.results()
     raw["initial"] = initial
     return BacktestResult(
@@ -424,6 +428,16 @@ def _run(
         cost_names=cost_names,
         notes=list(dict.fromkeys(plan.notes)),
     )
+
+
+def _with_dates(message: str, index: pd.DatetimeIndex) -> str:
+    """``message`` with every "period N" followed by the date of row N."""
+
+    def dated(match: re.Match[str]) -> str:
+        row = int(match.group(1))
+        return f"{match.group(0)} ({index[row].date()})" if row < len(index) else match.group(0)
+
+    return re.sub(r"period (\d+)", dated, message)
 
 
 def _check_decided(new: np.ndarray, policy: Policy, date: pd.Timestamp) -> np.ndarray:
