@@ -12,12 +12,11 @@ Usage: ``python benchmarks/backtest_report.py bt.json`` prints Markdown, per pol
 
 from __future__ import annotations
 
-import json
 import sys
 from collections import defaultdict
 from typing import Any
 
-from reporting import fmt_seconds
+from reporting import bench_row, fmt_seconds, load, machine_line
 
 __all__ = ["main"]
 
@@ -25,22 +24,12 @@ SHOWN = ["turnover", "cost_bps", "rebalances", "tracking_error", "return", "vola
 
 
 def main(path: str) -> None:
-    with open(path) as f:
-        data = json.load(f)
+    data = load(path)
     groups: dict[str, dict[str, dict[str, Any]]] = defaultdict(dict)
     for bench in data["benchmarks"]:
-        info = bench["extra_info"]
-        stats = bench["stats"]
-        groups[bench["group"]][info["name"]] = {
-            **info,
-            "median": stats["median"],
-            "rounds": stats["rounds"],
-        }
-    machine = data.get("machine_info", {})
-    print(
-        f"Machine: {machine.get('cpu', {}).get('brand_raw', '?')}, "
-        f"python {machine.get('python_version', '?')}; {data.get('datetime', '')}"
-    )
+        info = bench_row(bench)
+        groups[bench["group"]][info["name"]] = info
+    print(machine_line(data))
     for group, rows in groups.items():
         ours = rows["rebalancing"]
         print(f"\n### {group}\n")

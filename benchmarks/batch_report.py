@@ -5,30 +5,24 @@ Usage: ``python benchmarks/batch_report.py batch.json``.
 
 from __future__ import annotations
 
-import json
 import sys
 from collections import defaultdict
 from typing import Any
 
 import numpy as np
 
-from reporting import fmt_seconds
+from reporting import bench_row, fmt_seconds, load, machine_line
 
 __all__ = ["main"]
 
 
 def main(path: str) -> None:
-    with open(path) as f:
-        data = json.load(f)
+    data = load(path)
     groups: dict[str, dict[str, dict[str, Any]]] = defaultdict(dict)
     for bench in data["benchmarks"]:
-        info = bench["extra_info"]
-        groups[bench["group"]][info["name"]] = {**info, "median": bench["stats"]["median"]}
-    machine = data.get("machine_info", {})
-    print(
-        f"Machine: {machine.get('cpu', {}).get('brand_raw', '?')}, "
-        f"python {machine.get('python_version', '?')}; {data.get('datetime', '')}\n"
-    )
+        info = bench_row(bench)
+        groups[bench["group"]][info["name"]] = info
+    print(machine_line(data) + "\n")
     print("| case | solver | median time | × rebalancing | objective excess | certified gap |")
     print("|---|---|---|---|---|---|")
     for group, rows in groups.items():

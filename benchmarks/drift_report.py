@@ -9,13 +9,12 @@ the hot rounds interleaved in blocks, and the cold interleaved rounds.
 
 from __future__ import annotations
 
-import json
 import sys
 from collections import defaultdict
 from collections.abc import Callable
 from typing import Any
 
-from reporting import fmt_seconds
+from reporting import bench_row, fmt_seconds, load, machine_line
 
 __all__ = ["main"]
 
@@ -23,8 +22,7 @@ Rows = dict[str, dict[str, Any]]
 
 
 def main(path: str) -> None:
-    with open(path) as f:
-        data = json.load(f)
+    data = load(path)
     cases: dict[str, Rows] = defaultdict(dict)
     drop_in: dict[str, dict[str, float]] = defaultdict(dict)
     for bench in data["benchmarks"]:
@@ -32,12 +30,8 @@ def main(path: str) -> None:
         if bench["group"].startswith("threshold_rebalance"):
             drop_in[bench["group"]][info["name"]] = bench["stats"]["median"]
         else:
-            cases[bench["group"]][info["name"]] = {**info, "median": bench["stats"]["median"]}
-    machine = data.get("machine_info", {})
-    print(
-        f"Machine: {machine.get('cpu', {}).get('brand_raw', '?')}, "
-        f"python {machine.get('python_version', '?')}; {data.get('datetime', '')}"
-    )
+            cases[bench["group"]][info["name"]] = bench_row(bench)
+    print(machine_line(data))
     tables: list[tuple[str, Callable[[Rows], tuple[float, float, float]]]] = [
         ("hot rows: pytest-benchmark medians (each row on its own, seconds apart)", _separate),
         ("hot, interleaved in blocks (15 calls back to back after a 0.15 s pause)", _hot),

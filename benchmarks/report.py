@@ -7,30 +7,22 @@ objective's relative excess over the best objective reached by any solver in the
 
 from __future__ import annotations
 
-import json
 import sys
 from collections import defaultdict
 from typing import Any
 
-from reporting import fmt_seconds
+from reporting import bench_row, fmt_seconds, load, machine_line
 
 __all__ = ["main"]
 
 
 def main(path: str) -> None:
-    with open(path) as f:
-        data = json.load(f)
+    data = load(path)
     groups: dict[tuple[int, float], list[dict[str, Any]]] = defaultdict(list)
     for bench in data["benchmarks"]:
-        info = bench["extra_info"]
-        groups[(info["n"], info["lam"])].append(
-            {**info, "median": bench["stats"]["median"], "rounds": bench["stats"]["rounds"]}
-        )
-    machine = data.get("machine_info", {})
-    print(
-        f"Machine: {machine.get('cpu', {}).get('brand_raw', '?')}, "
-        f"python {machine.get('python_version', '?')}; {data.get('datetime', '')}\n"
-    )
+        info = bench_row(bench)
+        groups[(info["n"], info["lam"])].append(info)
+    print(machine_line(data) + "\n")
     print("| n | λ | solver | median time | × rebalancing | objective excess | certified gap |")
     print("|---|---|---|---|---|---|---|")
     for (n, lam), rows in sorted(groups.items()):

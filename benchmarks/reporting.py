@@ -2,7 +2,32 @@
 
 from __future__ import annotations
 
-__all__ = ["fmt_seconds"]
+import json
+from typing import Any
+
+__all__ = ["bench_row", "fmt_seconds", "load", "machine_line"]
+
+
+def load(path: str) -> dict[str, Any]:
+    """A pytest-benchmark JSON file."""
+    with open(path) as f:
+        data: dict[str, Any] = json.load(f)
+    return data
+
+
+def machine_line(data: dict[str, Any]) -> str:
+    """'Machine: CPU, python X; date' from the JSON's machine_info."""
+    machine = data.get("machine_info", {})
+    return (
+        f"Machine: {machine.get('cpu', {}).get('brand_raw', '?')}, "
+        f"python {machine.get('python_version', '?')}; {data.get('datetime', '')}"
+    )
+
+
+def bench_row(bench: dict[str, Any]) -> dict[str, Any]:
+    """One benchmark's extra_info with its median time and number of rounds."""
+    stats = bench["stats"]
+    return {**bench["extra_info"], "median": stats["median"], "rounds": stats["rounds"]}
 
 
 def fmt_seconds(seconds: float) -> str:
