@@ -35,7 +35,7 @@ from rebalancing._validation import (
     check_weights_sum,
     resolve_labels,
 )
-from rebalancing.covariance import DenseCovariance, FactorModel, as_covariance
+from rebalancing.covariance import as_covariance
 
 __all__ = ["RebalanceResult", "optimal_rebalance", "solve"]
 
@@ -192,12 +192,6 @@ def solve(
             ]
         )
     )
-    if (
-        isinstance(cov, DenseCovariance | FactorModel)
-        and cov.tickers is not None
-        and labels is not None
-    ):
-        cov = cov.reindex(labels)  # put in the weights' order (the same tickers needed)
     cur = as_vector(current, "current")
     n = cur.shape[0]
     tgt = as_vector(target, "target", n)
@@ -227,6 +221,8 @@ def solve(
     warm = None if warm_start is None else as_vector(warm_start, "warm_start", n)
     curves = _sell_curves(sell_curves, cur, buy, hi, labels)
     sigma = as_covariance(cov, n)
+    if sigma.tickers is not None and labels is not None:
+        sigma = sigma.reindex(labels)  # in the weights' order (the same tickers needed)
     # |d' Σ d| <= 4 n max|Σ| for weights summing to one within [-1, 1]-ish bounds; keep the
     # objective and its gradient far from float64 overflow (1.8e308).
     if lam * sigma.max_abs * 4 * n * max(1.0, float(np.abs(hi - lo).max())) ** 2 > 1e300:

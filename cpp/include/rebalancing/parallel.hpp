@@ -94,9 +94,9 @@ class HelperPool {
     }
 
     /// Runs job(0) on the calling thread and job(1), ..., job(helpers) on helper threads;
-    /// returns when every run has returned. job must not throw. Returns the number of helpers
-    /// used (fewer than asked when the system would not start more threads).
-    std::size_t run(std::size_t helpers, const std::function<void(std::size_t)>& job) {
+    /// returns when every run has returned. job must not throw. Fewer helpers run when the
+    /// system would not start more threads.
+    void run(std::size_t helpers, const std::function<void(std::size_t)>& job) {
         while (threads_.size() < helpers) {
             try {
                 threads_.emplace_back([this, index = threads_.size()] { serve(index); });
@@ -118,7 +118,6 @@ class HelperPool {
             std::unique_lock<std::mutex> lock(mutex_);
             done_.wait(lock, [this] { return pending_.load() == 0; });
         }
-        return helpers;
     }
 
    private:
