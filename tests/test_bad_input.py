@@ -343,7 +343,7 @@ def test_bad_dtype_cov_names_cov(dtype: str) -> None:
 
 
 @pytest.mark.parametrize("name", ["costs", "lower", "upper", "buy_costs", "sell_costs"])
-@pytest.mark.parametrize("value", ["0.001", b"1", 1 + 1j, True, None, {"a": 1}])
+@pytest.mark.parametrize("value", ["0.001", b"1", 1 + 1j, True, None])
 def test_bad_scalar_kind_names_argument(name: str, value: Any) -> None:
     if value is None and name in ("buy_costs", "sell_costs"):
         pytest.skip("None means 'same as costs' for buy_costs and sell_costs")
@@ -351,12 +351,20 @@ def test_bad_scalar_kind_names_argument(name: str, value: Any) -> None:
         rb.solve(**_args(**{name: value}))
 
 
+@pytest.mark.parametrize("name", ["costs", "lower", "upper", "buy_costs", "sell_costs"])
+def test_a_mapping_by_unknown_ticker_names_argument(name: str) -> None:
+    # A mapping is labelled by ticker (like a Series): one ticker for four weights is an error
+    # that names the argument.
+    with pytest.raises(ValueError, match=name):
+        rb.solve(**_args(**{name: {"a": 0.001}}))
+
+
 def test_ragged_list_names_argument() -> None:
     with pytest.raises((TypeError, ValueError), match="cov"):
         rb.solve(**_args(cov=[[0.04, 0.0], [0.0]]))
 
 
-@pytest.mark.parametrize("value", ["abcd", None, object(), {"a": 0.5, "b": 0.5}])
+@pytest.mark.parametrize("value", ["abcd", None, object(), {"a": "x", "b": "y"}])
 def test_non_array_current_names_current(value: Any) -> None:
     with pytest.raises((TypeError, ValueError), match="current"):
         rb.solve(**_args(current=value))

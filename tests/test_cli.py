@@ -88,7 +88,7 @@ def test_backtest_command_on_user_files(user_files, tmp_path: Path) -> None:
     table = pd.read_csv(tmp_path / "o" / "summary.csv", index_col=0)
     assert list(table.index) == ["monthly", "5% band", "weekly cost-aware λ=10", "edge 3%"]
     returns = pd.read_parquet(returns_path)
-    direct = rb.backtest(returns, np.full(5, 0.2), rb.Threshold(0.05), costs=5).summary()
+    direct = rb.backtest(returns, np.full(5, 0.2), rb.Threshold(0.05), costs=0.0005).summary()
     assert table.loc["5% band", "turnover"] == pytest.approx(direct["turnover"], rel=1e-12)
     assert (tmp_path / "o" / "backtest_frontier.png").exists()
     # Prices in, returns computed: the same figures.
@@ -154,7 +154,10 @@ def test_backtest_command_errors_name_the_problem(user_files, tmp_path: Path) ->
         main,
         ["backtest", "--returns", str(returns_path), "--target", str(wrong), "--policy", "monthly"],
     )
-    assert result.exit_code == 1 and "target: tickers must match" in result.output
+    assert (
+        result.exit_code == 1
+        and "target tickers do not match the returns' columns" in result.output
+    )
     result = CliRunner().invoke(main, [*base, "--policy", "band:0.05", "--cost-bps", "-1"])
     assert result.exit_code == 2 and "--cost-bps" in result.output
 

@@ -87,21 +87,11 @@ Operator make_operator(const py::tuple& spec, std::size_t n) {
     return out;
 }
 
-rebalancing::Settings make_settings(double rel_tol, double abs_tol, std::size_t max_iter,
-                                    bool polish) {
-    rebalancing::Settings settings;
-    settings.rel_tol = rel_tol;
-    settings.abs_tol = abs_tol;
-    settings.max_iter = max_iter;
-    settings.polish = polish;
-    return settings;
-}
-
 using SizeArray = py::array_t<std::size_t, py::array::c_style | py::array::forcecast>;
 
 py::dict solve(const py::tuple& cov_spec, const Array& current, const Array& target,
                const Array& buy, const Array& sell, const Array& lower, const Array& upper,
-               double lam, double rel_tol, double abs_tol, std::size_t max_iter, bool polish,
+               double lam, const rebalancing::Settings& settings,
                const std::optional<Array>& warm_start, const std::optional<py::tuple>& curves) {
     if (current.ndim() != 1) throw std::invalid_argument("current must be one-dimensional");
     const auto n = static_cast<std::size_t>(current.shape(0));
@@ -121,7 +111,6 @@ py::dict solve(const py::tuple& cov_spec, const Array& current, const Array& tar
     terms.sell = sell.data();
     terms.lower = lower.data();
     terms.upper = upper.data();
-    const rebalancing::Settings settings = make_settings(rel_tol, abs_tol, max_iter, polish);
     const double* warm = warm_start ? warm_start->data() : nullptr;
     // Sell curves: (start (n + 1,), cost (T,), kink (T,)), compressed by asset (problem.hpp).
     SizeArray curve_start;
@@ -179,8 +168,8 @@ std::size_t batch_stride(const Array& a, std::size_t m, std::size_t n, const cha
 
 py::dict solve_batch(const py::tuple& cov_spec, const Array& current, const Array& target,
                      const Array& buy, const Array& sell, const Array& lower, const Array& upper,
-                     const Array& lam, double rel_tol, double abs_tol, std::size_t max_iter,
-                     bool polish, const std::optional<Array>& warm_start, std::size_t n_threads) {
+                     const Array& lam, const rebalancing::Settings& settings,
+                     const std::optional<Array>& warm_start, std::size_t n_threads) {
     if (current.ndim() != 2) throw std::invalid_argument("current must have shape (m, n)");
     rebalancing::BatchInputs in;
     in.m = static_cast<std::size_t>(current.shape(0));
@@ -217,7 +206,6 @@ py::dict solve_batch(const py::tuple& cov_spec, const Array& current, const Arra
         weights.mutable_data(),    objective.mutable_data(),  risk.mutable_data(),
         cost.mutable_data(),       gap.mutable_data(),        nu.mutable_data(),
         solve_time.mutable_data(), iterations.mutable_data(), status.mutable_data()};
-    const rebalancing::Settings settings = make_settings(rel_tol, abs_tol, max_iter, polish);
     std::vector<std::string> errors;
     {
         ReleaseGil release;
@@ -413,16 +401,38 @@ class PyBacktest {
 
 PYBIND11_MODULE(_core, m) {
     m.doc() = "Compiled core of rebalancing: the certified cost-aware solver.";
+    py::class_<rebalancing::Settings>(
+        m, "Settings", "The solver's settings (built and validated by rebalancing.Settings).")
+        .def(py::init([](double rel_tol, double abs_tol, std::size_t max_iter, bool polish) {
+                 if (!(rel_tol > 0.0) || !std::isfinite(rel_tol))
+                     throw std::invalid_argument("tol must be finite and > 0");
+                 if (!(abs_tol >= 0.0) || !std::isfinite(abs_tol))
+                     throw std::invalid_argument("abs_tol must be finite and >= 0");
+                 if (max_iter < 1) throw std::invalid_argument("max_iter must be >= 1");
+                 rebalancing::Settings s;
+                 s.rel_tol = rel_tol;
+                 s.abs_tol = abs_tol;
+                 s.max_iter = max_iter;
+                 s.polish = polish;
+                 return s;
+             }),
+             py::arg("rel_tol"), py::arg("abs_tol"), py::arg("max_iter"), py::arg("polish"))
+        .def_readonly("rel_tol", &rebalancing::Settings::rel_tol)
+        .def_readonly("abs_tol", &rebalancing::Settings::abs_tol)
+        .def_readonly("max_iter", &rebalancing::Settings::max_iter)
+        .def_readonly("polish", &rebalancing::Settings::polish);
+    py::list names;
+    for (std::size_t code = 0; code < rebalancing::kStatusCount; ++code)
+        names.append(rebalancing::status_name(static_cast<rebalancing::Status>(code)));
+    m.attr("STATUS_NAMES") = py::tuple(names);
     m.def("solve", &solve, py::arg("cov_spec"), py::arg("current"), py::arg("target"),
           py::arg("buy"), py::arg("sell"), py::arg("lower"), py::arg("upper"), py::arg("lam"),
-          py::arg("rel_tol"), py::arg("abs_tol"), py::arg("max_iter"), py::arg("polish"),
-          py::arg("warm_start"), py::arg("curves") = py::none(),
+          py::arg("settings"), py::arg("warm_start"), py::arg("curves") = py::none(),
           "Solve one problem; inputs are validated by the Python layer (cov_spec describes the "
           "covariance operator, see make_operator).");
     m.def("solve_batch", &solve_batch, py::arg("cov_spec"), py::arg("current"), py::arg("target"),
           py::arg("buy"), py::arg("sell"), py::arg("lower"), py::arg("upper"), py::arg("lam"),
-          py::arg("rel_tol"), py::arg("abs_tol"), py::arg("max_iter"), py::arg("polish"),
-          py::arg("warm_start"), py::arg("n_threads"),
+          py::arg("settings"), py::arg("warm_start"), py::arg("n_threads"),
           "Solve m accounts sharing one covariance, on n_threads threads; per-account errors "
           "are returned, not raised.");
     m.def("factor_stats", &factor_stats, py::arg("loadings"), py::arg("factor_cov"),

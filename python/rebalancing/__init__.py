@@ -8,17 +8,29 @@ drop-in for the textbook scipy function) for cost-aware rebalancing; :func:`chec
 """
 
 from rebalancing import datasets, tax
-from rebalancing.backtest import BacktestResult, backtest, backtests, compare, summary_table
+from rebalancing.backtest import (
+    Backtester,
+    BacktestOptions,
+    BacktestResult,
+    backtest,
+    backtests,
+    compare,
+    summary_table,
+)
 from rebalancing.batch import BatchResult, solve_batch
 from rebalancing.costs import CostModel, LinearCost, MarketImpact
 from rebalancing.covariance import DenseCovariance, FactorModel
 from rebalancing.drift import DriftReport, band_trades, check_drift, threshold_rebalance
 from rebalancing.policies import Calendar, CostAware, Never, Threshold, policies_from_toml
 from rebalancing.schedule import Schedule
+from rebalancing.settings import Settings
 from rebalancing.solver import RebalanceResult, optimal_rebalance, solve
+from rebalancing.status import Status
 
 __all__ = [
+    "BacktestOptions",
     "BacktestResult",
+    "Backtester",
     "BatchResult",
     "Calendar",
     "CostAware",
@@ -31,6 +43,8 @@ __all__ = [
     "Never",
     "RebalanceResult",
     "Schedule",
+    "Settings",
+    "Status",
     "Threshold",
     "backtest",
     "backtests",

@@ -3,6 +3,15 @@ from typing import Any
 
 import numpy as np
 
+STATUS_NAMES: tuple[str, ...]
+
+class Settings:
+    rel_tol: float
+    abs_tol: float
+    max_iter: int
+    polish: bool
+    def __init__(self, rel_tol: float, abs_tol: float, max_iter: int, polish: bool) -> None: ...
+
 def solve(
     cov_spec: tuple[Any, ...],
     current: np.ndarray,
@@ -12,10 +21,7 @@ def solve(
     lower: np.ndarray,
     upper: np.ndarray,
     lam: float,
-    rel_tol: float,
-    abs_tol: float,
-    max_iter: int,
-    polish: bool,
+    settings: Settings,
     warm_start: np.ndarray | None,
     curves: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None,
 ) -> dict[str, Any]: ...
@@ -28,10 +34,7 @@ def solve_batch(
     lower: np.ndarray,
     upper: np.ndarray,
     lam: np.ndarray,
-    rel_tol: float,
-    abs_tol: float,
-    max_iter: int,
-    polish: bool,
+    settings: Settings,
     warm_start: np.ndarray | None,
     n_threads: int,
 ) -> dict[str, Any]: ...

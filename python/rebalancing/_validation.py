@@ -10,23 +10,27 @@ tuples are accepted wherever an array is.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, TypeAlias
 
 import numpy as np
 import pandas as pd
 
 __all__ = [
+    "COST_UNIT_SLIP",
     "Labels",
     "align_to_tickers",
     "as_float_array",
+    "as_labelled",
     "as_matrix",
     "as_per_asset",
     "as_vector",
+    "check_costs",
     "check_count",
-    "check_same_labels",
+    "check_labels",
     "check_scalar",
     "check_weights_sum",
+    "percent_hint",
     "require_finite",
     "resolve_labels",
 ]
@@ -95,66 +99,124 @@ def as_matrix(value: Any, name: str, n: int | None = None) -> np.ndarray:
 
 
 def check_weights_sum(arr: np.ndarray, name: str) -> None:
-    """Weights must sum to one within ``WEIGHT_SUM_TOLERANCE``."""
+    """Weights must sum to one within ``WEIGHT_SUM_TOLERANCE``; a sum near 100 is named as what
+    it almost surely is, weights in percent."""
     total = float(arr.sum())
     if abs(total - 1.0) > WEIGHT_SUM_TOLERANCE:
         raise ValueError(
             f"{name} must sum to 1 (within {WEIGHT_SUM_TOLERANCE:g}), got {total:.10g}"
+            + percent_hint(total)
         )
 
 
-def _labels_of(value: Any, name: str) -> list[tuple[str, pd.Index]]:
+def percent_hint(total: float) -> str:
+    """The explanation added to a weight-sum error when the sum looks like percent."""
+    if 90.0 <= total <= 110.0:
+        return ": weights are fractions of the portfolio (0.25 = 25 %), not percent"
+    return ""
+
+
+#: A linear cost per unit traded at or above this is almost surely basis points or percent
+#: passed where a fraction was expected (5 % of every trade is no realistic trading cost).
+COST_UNIT_SLIP = 0.05
+
+
+def check_costs(arr: np.ndarray, name: str) -> None:
+    """Linear costs are fractions of the amount traded, >= 0 and below ``COST_UNIT_SLIP``."""
+    if arr.size == 0:
+        return
+    low, high = float(arr.min()), float(arr.max())
+    if low < 0:
+        raise ValueError(f"{name} must be >= 0, got min {low:.6g}")
+    if high >= COST_UNIT_SLIP:
+        raise ValueError(
+            f"{name} is a fraction of the amount traded (0.001 = 10 bp), got {high:g}: "
+            f"for {high:g} bp pass {high / 1e4:g}"
+        )
+
+
+def as_labelled(value: Any) -> Any:
+    """A plain mapping of weights by ticker (e.g. PyPortfolioOpt's ``clean_weights()``) as a
+    ``pd.Series``; anything else unchanged."""
+    if isinstance(value, Mapping) and not isinstance(value, pd.Series | pd.DataFrame):
+        return pd.Series(dict(value))
+    return value
+
+
+def check_labels(
+    index: pd.Index, reference: pd.Index, name: str, ref_name: str, what: str = "tickers"
+) -> None:
+    """``index`` must hold the same unique labels as ``reference``, in any order.
+
+    The one wording of every label error in the library: ``"<name> has duplicate tickers: [...]"``
+    or ``"<name> tickers do not match <ref_name>: missing [...], unexpected [...]"``.
+    """
+    if index.has_duplicates:
+        dup = index[index.duplicated()].unique().tolist()[:5]
+        raise ValueError(f"{name} has duplicate {what}: {dup}")
+    if index.equals(reference):
+        return
+    missing = reference.difference(index).tolist()[:5]
+    extra = index.difference(reference).tolist()[:5]
+    if missing or extra or len(index) != len(reference):
+        raise ValueError(
+            f"{name} {what} do not match {ref_name}: missing {missing}, unexpected {extra}"
+        )
+
+
+def align_to_tickers(
+    value: Any, tickers: pd.Index, name: str, ref_name: str = "the weights"
+) -> Any:
+    """``value`` in the order of ``tickers`` when it is labelled: a mapping or Series by ticker
+    is reindexed, a square DataFrame (a covariance) is reindexed on both axes; its labels must be
+    exactly ``tickers`` (see :func:`check_labels`). Unlabelled values are returned unchanged
+    (they are positional)."""
+    value = as_labelled(value)
     if isinstance(value, pd.Series):
-        return [(name, value.index)]
+        check_labels(value.index, tickers, name, ref_name)
+        return value if value.index.equals(tickers) else value.reindex(tickers)
     if isinstance(value, pd.DataFrame):
-        if not value.index.equals(value.columns):
+        check_labels(value.index, tickers, name, ref_name)
+        if not value.columns.equals(value.index):
             raise ValueError(
                 f"{name} must have the same tickers, in the same order, as rows and columns"
             )
-        return [(name, value.index)]
-    return []
+        if value.index.equals(tickers):
+            return value
+        return value.reindex(index=tickers, columns=tickers)
+    return value
+
+
+def _tickers_of(value: Any, name: str) -> pd.Index | None:
+    if isinstance(value, pd.Series | pd.DataFrame):
+        if value.index.has_duplicates:
+            dup = value.index[value.index.duplicated()].unique().tolist()[:5]
+            raise ValueError(f"{name} has duplicate tickers: {dup}")
+        return value.index
+    return None
 
 
 def resolve_labels(named: Sequence[tuple[str, Any]]) -> tuple[Labels, list[Any]]:
     """Aligns labelled inputs on the tickers of the first labelled one.
 
-    Inputs that carry labels (``pd.Series``, ``pd.DataFrame``) must hold exactly the same set
-    of unique tickers; they are then aligned by label (reordered to the first one's order).
-    A different set of tickers is an error naming both arguments and the differing tickers.
-    Unlabelled inputs are positional and must already be in that order.
+    Mappings and ``pd.Series`` by ticker and square ``pd.DataFrame`` covariances carry labels;
+    they must all hold the same set of unique tickers and are reordered to the first one's order
+    (:func:`align_to_tickers`). Unlabelled inputs are positional and must already be in that
+    order.
 
     Returns the common index (``None`` if nothing is labelled) and the aligned values.
     """
+    values = [(name, as_labelled(value)) for name, value in named]
     reference: tuple[str, pd.Index] | None = None
-    for name, value in named:
-        for label_name, index in _labels_of(value, name):
-            if index.has_duplicates:
-                dup = index[index.duplicated()].unique().tolist()[:5]
-                raise ValueError(f"{label_name} has duplicate tickers: {dup}")
-            if reference is None:
-                reference = (label_name, index)
-                continue
-            ref_name, ref_index = reference
-            if not index.equals(ref_index) and (
-                len(index) != len(ref_index) or not index.isin(ref_index).all()
-            ):
-                missing = ref_index.difference(index).tolist()[:5]
-                extra = index.difference(ref_index).tolist()[:5]
-                raise ValueError(
-                    f"{label_name} tickers do not match {ref_name}: missing {missing}, "
-                    f"unexpected {extra}"
-                )
+    for name, value in values:
+        index = _tickers_of(value, name)
+        if index is not None:
+            reference = (name, index)
+            break
     if reference is None:
-        return None, [value for _, value in named]
-    index = reference[1]
-    aligned: list[Any] = []
-    for _, value in named:
-        if isinstance(value, pd.Series) and not value.index.equals(index):
-            value = value.reindex(index)
-        elif isinstance(value, pd.DataFrame) and not value.index.equals(index):
-            value = value.reindex(index=index, columns=index)
-        aligned.append(value)
-    return index, aligned
+        return None, [value for _, value in values]
+    ref_name, tickers = reference
+    return tickers, [align_to_tickers(value, tickers, name, ref_name) for name, value in values]
 
 
 def check_scalar(value: Any, name: str, *, minimum: float, strict: bool = False) -> float:
@@ -174,32 +236,3 @@ def check_count(value: Any, name: str, *, minimum: int, meaning: str = "") -> in
         extra = f" ({meaning})" if meaning else ""
         raise ValueError(f"{name} must be an integer >= {minimum}{extra}, got {value!r}")
     return int(value)
-
-
-def check_same_labels(index: pd.Index, reference: pd.Index, name: str, ref_name: str) -> None:
-    """``index`` must hold the same unique labels as ``reference`` (in any order)."""
-    if index.has_duplicates:
-        raise ValueError(
-            f"{name} has duplicates: {index[index.duplicated()].unique().tolist()[:5]}"
-        )
-    if not index.equals(reference) and (
-        len(index) != len(reference) or not index.isin(reference).all()
-    ):
-        missing = reference.difference(index).tolist()[:5]
-        extra = index.difference(reference).tolist()[:5]
-        raise ValueError(f"{name} do not match {ref_name}: missing {missing}, unexpected {extra}")
-
-
-def align_to_tickers(value: Any, tickers: pd.Index, name: str) -> Any:
-    """A Series is reindexed to ``tickers`` (its labels must be exactly those tickers, in any
-    order); anything else is returned unchanged."""
-    if not isinstance(value, pd.Series):
-        return value
-    missing = tickers.difference(value.index)
-    unknown = value.index.difference(tickers)
-    if len(missing) or len(unknown):
-        raise ValueError(
-            f"{name}: tickers must match the returns' columns "
-            f"(missing {list(missing)[:5]}, unknown {list(unknown)[:5]})"
-        )
-    return value.reindex(tickers)

@@ -50,22 +50,32 @@ rows at :math:`P` periods per year:
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Any
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any, Literal, TypedDict
 
 import numpy as np
 import pandas as pd
 
 from rebalancing import _core
-from rebalancing._validation import WEIGHT_SUM_TOLERANCE, align_to_tickers, as_float_array
-from rebalancing.costs import CostModel, as_cost_model
+from rebalancing._validation import (
+    WEIGHT_SUM_TOLERANCE,
+    align_to_tickers,
+    as_float_array,
+    percent_hint,
+)
+from rebalancing.costs import as_cost_model
 from rebalancing.policies import Plan, PlanInputs, Policy
-from rebalancing.tax.after_tax import AfterTaxResult, TaxPolicy, after_tax
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
 
 __all__ = [
+    "BacktestOptions",
     "BacktestResult",
+    "Backtester",
     "backtest",
     "backtests",
     "compare",
@@ -89,9 +99,13 @@ def periods_per_year(index: pd.DatetimeIndex) -> float:
     return 1.0
 
 
-@dataclass
+@dataclass(frozen=True)
 class BacktestResult:
-    """The path of one backtest and its figures (see the module docstring for definitions)."""
+    """The path of one backtest and its figures (see the module docstring for definitions).
+
+    Immutable: the recorded arrays are read-only and every property returns a fresh object.
+    After-tax figures come from :func:`rebalancing.tax.after_tax`, which post-processes a result.
+    """
 
     policy: str
     index: pd.DatetimeIndex
@@ -100,18 +114,42 @@ class BacktestResult:
     returns: np.ndarray = field(repr=False)
     periods_per_year: float
     initial_nav: float
-    raw: dict[str, np.ndarray] = field(repr=False)
-    cost_names: list[str]
-    notes: list[str] = field(default_factory=list)
-    #: After-tax figures when the backtest was given a tax policy (see rebalancing.tax.after_tax).
-    after_tax: AfterTaxResult | None = None
+    raw: Mapping[str, np.ndarray] = field(repr=False)
+    cost_names: tuple[str, ...]
+    notes: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        for arr in (self.target, self.returns, *self.raw.values()):
+            arr.setflags(write=False)
+        object.__setattr__(self, "raw", MappingProxyType(dict(self.raw)))
 
     # --- time series --------------------------------------------------------------------------
 
     @property
     def weights(self) -> pd.DataFrame:
-        """Post-trade weights at the end of every period."""
-        return pd.DataFrame(self.raw["weights"], index=self.index, columns=self.tickers)
+        """Post-trade weights :math:`w^+_t` at the end of every period."""
+        return self._frame(self.raw["weights"])
+
+    @property
+    def pre_trade_weights(self) -> pd.DataFrame:
+        """Weights :math:`w^-_t` at the end of every period before the policy traded (after the
+        period's drift and, with flows, after the flow was invested)."""
+        return self._frame(self._pre_trade)
+
+    @property
+    def average_weights(self) -> pd.Series:
+        """The time average of the weights held during each period (those that earned the
+        period's return: the initial weights, then each period's post-trade weights)."""
+        held = np.vstack([self._initial, self.raw["weights"][:-1]])
+        return pd.Series(held.mean(axis=0), index=self.tickers, name="average weight")
+
+    @property
+    def rebalances(self) -> int:
+        """The number of periods in which the policy traded."""
+        return int(np.count_nonzero(self.raw["traded"]))
+
+    def _frame(self, values: np.ndarray) -> pd.DataFrame:
+        return pd.DataFrame(np.array(values), index=self.index, columns=self.tickers)
 
     @cached_property
     def _pre_trade(self) -> np.ndarray:
@@ -134,22 +172,22 @@ class BacktestResult:
         :attr:`flows`), so the flow's own trades are not included."""
         z = self.raw["weights"] - self._pre_trade
         z[~self.raw["traded"]] = 0.0
-        return pd.DataFrame(z, index=self.index, columns=self.tickers)
+        return self._frame(z)
 
     @property
     def nav(self) -> pd.Series:
         """Portfolio value after flows and costs."""
-        return pd.Series(self.raw["nav"], index=self.index, name="nav")
+        return pd.Series(np.array(self.raw["nav"]), index=self.index, name="nav")
 
     @property
     def flows(self) -> pd.Series:
         """The cash flow invested at the end of each period (currency; 0 without flows)."""
-        return pd.Series(self.raw["flow"], index=self.index, name="flow")
+        return pd.Series(np.array(self.raw["flow"]), index=self.index, name="flow")
 
     @property
     def net_returns(self) -> pd.Series:
         """Time-weighted net returns :math:`(V_t - F_t) / V_{t-1} - 1`."""
-        return pd.Series(self._net_returns, index=self.index, name="net return")
+        return pd.Series(np.array(self._net_returns), index=self.index, name="net return")
 
     @cached_property
     def _net_returns(self) -> np.ndarray:
@@ -161,20 +199,24 @@ class BacktestResult:
     @property
     def drift(self) -> pd.Series:
         """:math:`\\max_i |w^-_{ti} - w^*_i|` before any trade, per period."""
-        return pd.Series(self.raw["max_drift"], index=self.index, name="max drift")
+        return pd.Series(np.array(self.raw["max_drift"]), index=self.index, name="max drift")
 
     @property
     def costs(self) -> pd.DataFrame:
         """Costs per period by component, as fractions of the pre-trade value (with flows, of
         the value after the flow; the costs of investing the flow are included)."""
-        data = dict(zip(self.cost_names, self.raw["linear_cost"].T, strict=True))
-        data["impact"] = self.raw["impact_cost"]
+        data = {
+            name: np.array(col)
+            for name, col in zip(self.cost_names, self.raw["linear_cost"].T, strict=True)
+        }
+        data["impact"] = np.array(self.raw["impact_cost"])
         return pd.DataFrame(data, index=self.index)
 
     # --- figures ------------------------------------------------------------------------------
 
     @property
     def years(self) -> float:
+        """The length of the backtest in years: rows / periods per year."""
         return len(self.index) / self.periods_per_year
 
     @cached_property
@@ -182,7 +224,25 @@ class BacktestResult:
         return np.asarray(self.returns @ self.target)
 
     def summary(self) -> pd.Series:
-        """The reported figures (see the module docstring for their definitions)."""
+        r"""The reported figures, named by the policy (an object Series: ``rebalances`` is an int).
+
+        With :math:`Y` years of :math:`P` periods per year (the module docstring has the full
+        conventions):
+
+        * ``turnover`` — one-way turnover per year, :math:`\frac1Y\sum_t \tfrac12\sum_i|z_{ti}|`;
+        * ``cost_bps`` — all costs in bp of value per year, and one ``<component>_bps`` each;
+        * ``tracking_error`` — :math:`\sqrt P` × the sample standard deviation (ddof = 1) of
+          the *gross* (before costs) period return minus the costless, always-rebalanced target's;
+        * ``rebalances`` — periods with a trade (int);
+        * ``return`` — annualized net return (time-weighted with flows); ``excess_return`` —
+          that minus the target portfolio's annualized return;
+        * ``volatility`` — :math:`\sqrt P` × the sample standard deviation (ddof = 1) of the net
+          period returns;
+        * ``max_drawdown`` — the largest fall of the net wealth from a previous peak (< 0);
+        * ``avg_max_drift`` — the mean over periods of :math:`\max_i|w^-_{ti} - w^*_i|`.
+
+        With a single period the standard deviations use ddof = 0.
+        """
         ppy, years = self.periods_per_year, self.years
         raw = self.raw
         active = raw["gross_return"] - self._target_returns
@@ -209,9 +269,7 @@ class BacktestResult:
             "max_drawdown": float(np.min(wealth / np.maximum.accumulate(wealth)) - 1.0),
             "avg_max_drift": float(raw["max_drift"].mean()),
         }
-        if self.after_tax is not None:
-            figures.update(self.after_tax.summary().to_dict())
-        return pd.Series(figures, name=self.policy)
+        return pd.Series(figures, name=self.policy, dtype=object)
 
 
 # --- validation -----------------------------------------------------------------------------
@@ -250,9 +308,7 @@ def _check_returns(returns: Any) -> tuple[np.ndarray, pd.DatetimeIndex, pd.Index
 
 
 def _check_weights(value: Any, name: str, tickers: pd.Index) -> np.ndarray:
-    if isinstance(value, Mapping) and not isinstance(value, pd.Series):
-        value = pd.Series(value, dtype=float)
-    arr = as_float_array(align_to_tickers(value, tickers, name), name)
+    arr = as_float_array(align_to_tickers(value, tickers, name, "the returns' columns"), name)
     if arr.ndim == 0:
         raise ValueError(f"{name} must have one weight per ticker, got a scalar")
     if arr.shape != (len(tickers),):
@@ -263,73 +319,12 @@ def _check_weights(value: Any, name: str, tickers: pd.Index) -> np.ndarray:
     if abs(total - 1.0) > WEIGHT_SUM_TOLERANCE:
         raise ValueError(
             f"{name} must sum to 1 (within {WEIGHT_SUM_TOLERANCE:g}), got {total:.10g}"
+            + percent_hint(total)
         )
     return np.ascontiguousarray(arr)
 
 
 # --- running ---------------------------------------------------------------------------------
-
-
-def backtest(
-    returns: pd.DataFrame,
-    target: Any,
-    policy: Policy,
-    costs: Any = None,
-    *,
-    initial: Any = None,
-    initial_nav: float = 1e6,
-    periods_per_year: float | None = None,
-    tax: TaxPolicy | None = None,
-    flows: Any = None,
-    flow_to: str = "underweight",
-) -> BacktestResult:
-    """Run ``policy`` over ``returns`` (see the module docstring for every convention).
-
-    Parameters
-    ----------
-    returns : DataFrame
-        Simple returns, dates × tickers; finite and > −100 %.
-    target : Series (by ticker), mapping or array
-        Target weights, summing to one.
-    policy : Policy
-        :class:`~rebalancing.policies.Calendar`, :class:`~rebalancing.policies.Threshold`,
-        :class:`~rebalancing.policies.CostAware`, :class:`~rebalancing.policies.Never`, ...
-    costs : CostModel, LinearCost, MarketImpact, number of bps, or None
-        Charged on every trade; its linear part drives :class:`CostAware`.
-    initial : weights, optional
-        Starting weights (default: the target, at no cost).
-    initial_nav : float
-        Starting value in currency (matters only for market impact).
-    periods_per_year : float, optional
-        Rows per year; inferred from the dates by default.
-    tax : rebalancing.tax.TaxPolicy, optional
-        Replay the trades in a tax-lot ledger and add after-tax figures (realized short- and
-        long-term gains, harvested losses, tax paid, after-tax return) to the summary; see
-        :mod:`rebalancing.tax.after_tax` for the conventions. Slower: about 0.2 ms per trade
-        per asset.
-    flows : Series (by date), number or array, optional
-        Cash flows in currency at the end of periods: a Series indexed by dates of ``returns``
-        (other dates are an error), one number for every period, or one value per row.
-        Contributions > 0, withdrawals < 0 (never the whole value). Not combined with ``tax``.
-    flow_to : {"underweight", "pro_rata"}
-        How flows are invested: towards the target without selling (contributions) or buying
-        (withdrawals), or in proportion to the current weights.
-    """
-    if not isinstance(policy, Policy):
-        raise TypeError(f"policy must be a Policy (Calendar, Threshold, ...), got {policy!r}")
-    results = backtests(
-        returns,
-        target,
-        {policy.name: policy},
-        costs,
-        initial=initial,
-        initial_nav=initial_nav,
-        periods_per_year=periods_per_year,
-        tax=tax,
-        flows=flows,
-        flow_to=flow_to,
-    )
-    return results[policy.name]
 
 
 def _periods_per_year(index: pd.DatetimeIndex, given: float | None) -> float:
@@ -365,24 +360,15 @@ def _check_flows(flows: Any, index: pd.DatetimeIndex) -> np.ndarray | None:
     return np.ascontiguousarray(cash)
 
 
-def _run(
-    values: np.ndarray,
-    index: pd.DatetimeIndex,
-    tickers: pd.Index,
-    target: np.ndarray,
-    initial: np.ndarray,
-    policy: Policy,
-    model: CostModel,
-    initial_nav: float,
-    ppy: float,
-    flows: np.ndarray | None = None,
-    flow_to: str = "underweight",
-) -> BacktestResult:
-    rates = model.linear_rates(tickers)
+def _run(setup: Backtester, policy: Policy, name: str) -> BacktestResult:
+    values, index, tickers = setup.returns, setup.index, setup.tickers
+    rates = setup.costs.linear_rates(tickers)
     cost_names = list(rates) or ["commission"]
     linear = np.vstack([rates[k] for k in cost_names]) if rates else np.zeros((1, len(tickers)))
-    impact = model.impact(values, tickers, ppy)
-    inputs = PlanInputs(values, index, tickers, target, ppy, linear.sum(axis=0))
+    impact = setup.costs.impact(values, tickers, setup.periods_per_year)
+    inputs = PlanInputs(
+        values, index, tickers, setup.target, setup.periods_per_year, linear.sum(axis=0)
+    )
     plan: Plan = policy.plan(inputs)
     check = np.ascontiguousarray(plan.check, dtype=np.uint8)
     if check.shape != (len(index),):
@@ -391,16 +377,16 @@ def _run(
         )
     engine = _core.Backtest(
         values,
-        target,
+        setup.target,
         check,
         plan.band,
         linear,
         impact,
-        initial,
-        initial_nav,
+        setup.initial,
+        setup.initial_nav,
         plan.decide is not None,
-        flows,
-        flow_to == "underweight",
+        setup.flows,
+        setup.flow_to == "underweight",
     )
     try:
         if plan.decide is not None:
@@ -415,19 +401,33 @@ def _run(
     except ValueError as err:  # the engine names rows by number: add their dates
         raise ValueError(_with_dates(str(err), index)) from None
     raw = engine.results()
-    raw["initial"] = initial
+    _check_finite_value(raw["nav"], index)
+    raw["initial"] = np.array(setup.initial)
     return BacktestResult(
-        policy=policy.name,
+        policy=name,
         index=index,
         tickers=tickers,
-        target=target,
+        target=np.array(setup.target),
         returns=values,
-        periods_per_year=ppy,
-        initial_nav=initial_nav,
+        periods_per_year=setup.periods_per_year,
+        initial_nav=setup.initial_nav,
         raw=raw,
-        cost_names=cost_names,
-        notes=list(dict.fromkeys(plan.notes)),
+        cost_names=tuple(cost_names),
+        notes=tuple(dict.fromkeys(plan.notes)),
     )
+
+
+def _check_finite_value(nav: np.ndarray, index: pd.DatetimeIndex) -> None:
+    """The portfolio value must stay a float64: growth beyond 1.8e308 is an error naming the
+    date, never an inf in the results."""
+    bad = ~np.isfinite(nav)
+    if bad.any():
+        row = int(np.argmax(bad))
+        raise ValueError(
+            f"the portfolio value overflows float64 on {index[row].date()} (row {row}): "
+            "the returns compound beyond 1.8e308; check their units (0.01 = 1 %) or use a "
+            "smaller initial_nav"
+        )
 
 
 def _with_dates(message: str, index: pd.DatetimeIndex) -> str:
@@ -466,63 +466,153 @@ def _named(policies: Mapping[str, Policy] | Iterable[Policy]) -> dict[str, Polic
     return named
 
 
+class BacktestOptions(TypedDict, total=False):
+    """The options shared by :class:`Backtester`, :func:`backtest`, :func:`backtests` and
+    :func:`compare` (one parameter set, documented once here).
+
+    initial : weights (Series by ticker, mapping or array), optional
+        Starting weights (default: the target, at no cost).
+    initial_nav : float
+        Starting value in currency (default 1e6; matters for market impact and flows).
+    periods_per_year : float, optional
+        Rows per year; inferred from the dates by default (252, 52, 12, 4 or 1).
+    flows : Series (by date), number or array, optional
+        Cash flows in currency at the end of periods: a Series indexed by dates of ``returns``
+        (other dates are an error), one number for every period, or one value per row.
+        Contributions > 0, withdrawals < 0 (never the whole value).
+    flow_to : {"underweight", "pro_rata"}
+        How flows are invested: towards the target without selling (contributions) or buying
+        (withdrawals), or in proportion to the current weights.
+    """
+
+    initial: Any
+    initial_nav: float
+    periods_per_year: float | None
+    flows: Any
+    flow_to: Literal["underweight", "pro_rata"]
+
+
+_OPTIONS = frozenset(BacktestOptions.__annotations__)
+
+
+class Backtester:
+    """Returns, target, costs and options validated once; policies run on them.
+
+    Parameters
+    ----------
+    returns : DataFrame
+        Simple returns, dates × tickers; finite and > −100 %.
+    target : Series (by ticker), mapping or array
+        Target weights (fractions of the portfolio), summing to one.
+    costs : CostModel, LinearCost, MarketImpact, a number, or None
+        Charged on every trade; a number is a fraction of the amount traded (0.001 = 10 bp),
+        like every cost in the library. Its linear part drives :class:`CostAware`.
+    **options
+        :class:`BacktestOptions`: ``initial``, ``initial_nav``, ``periods_per_year``,
+        ``flows``, ``flow_to``.
+
+    Examples
+    --------
+    >>> import rebalancing as rb
+    >>> from rebalancing import datasets
+    >>> returns = datasets.stocks_bonds_bills()[["stocks", "bonds"]]
+    >>> bt = rb.Backtester(returns, {"stocks": 0.6, "bonds": 0.4}, costs=0.001)
+    >>> bt.run(rb.Calendar("annual")).rebalances
+    97
+    """
+
+    def __init__(
+        self,
+        returns: pd.DataFrame,
+        target: Any,
+        costs: Any = None,
+        **options: Unpack[BacktestOptions],
+    ) -> None:
+        unknown = set(options) - _OPTIONS
+        if "tax" in unknown:
+            raise TypeError(
+                "backtests no longer take tax=: post-process the result with "
+                "rebalancing.tax.after_tax(result, TaxPolicy(...))"
+            )
+        if unknown:
+            raise TypeError(
+                f"unknown backtest option(s) {sorted(unknown)}; expected {sorted(_OPTIONS)}"
+            )
+        self.returns, self.index, self.tickers = _check_returns(returns)
+        self.target = _check_weights(target, "target", self.tickers)
+        initial = options.get("initial")
+        self.initial = (
+            self.target.copy()
+            if initial is None
+            else _check_weights(initial, "initial", self.tickers)
+        )
+        self.periods_per_year = _periods_per_year(self.index, options.get("periods_per_year"))
+        initial_nav = options.get("initial_nav", 1e6)
+        if (
+            isinstance(initial_nav, bool)
+            or not isinstance(initial_nav, int | float)
+            or not (np.isfinite(initial_nav) and initial_nav > 0)
+        ):
+            raise ValueError(f"initial_nav must be a positive number, got {initial_nav!r}")
+        self.initial_nav = float(initial_nav)
+        self.flows = _check_flows(options.get("flows"), self.index)
+        self.flow_to = options.get("flow_to", "underweight")
+        if self.flow_to not in ("underweight", "pro_rata"):
+            raise ValueError(f"flow_to must be 'underweight' or 'pro_rata', got {self.flow_to!r}")
+        self.costs = as_cost_model(costs)
+
+    def run(self, policy: Policy, name: str | None = None) -> BacktestResult:
+        """Backtest one policy (named ``name``, by default its own name)."""
+        if not isinstance(policy, Policy):
+            raise TypeError(f"policy must be a Policy (Calendar, Threshold, ...), got {policy!r}")
+        return _run(self, policy, policy.name if name is None else name)
+
+    def run_all(
+        self,
+        policies: Mapping[str, Policy] | Iterable[Policy],
+        progress: Callable[[str], object] | None = None,
+    ) -> dict[str, BacktestResult]:
+        """One result per policy, keyed by name (a list is named by each policy's ``name``;
+        a dict names them). ``progress``, if given, is called with each name before its run."""
+        out: dict[str, BacktestResult] = {}
+        for name, policy in _named(policies).items():
+            if progress is not None:
+                progress(name)
+            out[name] = self.run(policy, name)
+        return out
+
+    def compare(self, policies: Mapping[str, Policy] | Iterable[Policy]) -> pd.DataFrame:
+        """:meth:`BacktestResult.summary` of every policy, one row each."""
+        return summary_table(self.run_all(policies))
+
+
+def backtest(
+    returns: pd.DataFrame,
+    target: Any,
+    policy: Policy,
+    costs: Any = None,
+    **options: Unpack[BacktestOptions],
+) -> BacktestResult:
+    """Run ``policy`` over ``returns``: ``Backtester(returns, target, costs, **options).run``.
+
+    See :class:`Backtester` for the arguments, :class:`BacktestOptions` for the options and the
+    module docstring for every convention.
+    """
+    return Backtester(returns, target, costs, **options).run(policy)
+
+
 def backtests(
     returns: pd.DataFrame,
     target: Any,
     policies: Mapping[str, Policy] | Iterable[Policy],
     costs: Any = None,
     *,
-    initial: Any = None,
-    initial_nav: float = 1e6,
-    periods_per_year: float | None = None,
-    tax: TaxPolicy | None = None,
-    flows: Any = None,
-    flow_to: str = "underweight",
-    progress: Any = None,
+    progress: Callable[[str], object] | None = None,
+    **options: Unpack[BacktestOptions],
 ) -> dict[str, BacktestResult]:
-    """One :func:`backtest` per policy on the same data and costs, keyed by policy name.
-
-    ``policies`` is a list (named by each policy's ``name``) or a dict name → policy; the
-    other arguments are :func:`backtest`'s. ``progress``, if given, is called with each name
-    before its backtest runs.
-    """
-    named = _named(policies)
-    values, index, tickers = _check_returns(returns)
-    tgt = _check_weights(target, "target", tickers)
-    start = tgt.copy() if initial is None else _check_weights(initial, "initial", tickers)
-    ppy = _periods_per_year(index, periods_per_year)
-    if not (isinstance(initial_nav, int | float) and np.isfinite(initial_nav) and initial_nav > 0):
-        raise ValueError(f"initial_nav must be a positive number, got {initial_nav!r}")
-    if tax is not None and not isinstance(tax, TaxPolicy):
-        raise TypeError(f"tax must be a rebalancing.tax.TaxPolicy, got {type(tax).__name__}")
-    cash = _check_flows(flows, index)
-    if flow_to not in ("underweight", "pro_rata"):
-        raise ValueError(f"flow_to must be 'underweight' or 'pro_rata', got {flow_to!r}")
-    if cash is not None and tax is not None:
-        raise ValueError("flows and tax cannot be combined yet (the ledger has no cash flows)")
-    model = as_cost_model(costs)
-    out: dict[str, BacktestResult] = {}
-    for name, policy in named.items():
-        if progress is not None:
-            progress(name)
-        result = _run(
-            values,
-            index,
-            tickers,
-            tgt,
-            start,
-            policy,
-            model,
-            float(initial_nav),
-            ppy,
-            cash,
-            flow_to,
-        )
-        result.policy = name
-        if tax is not None:
-            result.after_tax = after_tax(result, tax)
-        out[name] = result
-    return out
+    """One backtest per policy on the same data and costs, keyed by policy name
+    (:meth:`Backtester.run_all`)."""
+    return Backtester(returns, target, costs, **options).run_all(policies, progress)
 
 
 def compare(
@@ -530,16 +620,15 @@ def compare(
     target: Any,
     policies: Mapping[str, Policy] | Iterable[Policy],
     costs: Any = None,
-    **kwargs: Any,
+    **options: Unpack[BacktestOptions],
 ) -> pd.DataFrame:
-    """The figures of :meth:`BacktestResult.summary` for every policy, one row each."""
-    results = backtests(returns, target, policies, costs, **kwargs)
-    return summary_table(results)
+    """The figures of :meth:`BacktestResult.summary` for every policy, one row each
+    (:meth:`Backtester.compare`)."""
+    return Backtester(returns, target, costs, **options).compare(policies)
 
 
 def summary_table(results: Mapping[str, BacktestResult]) -> pd.DataFrame:
     """One row of figures per backtest result."""
-    table = pd.DataFrame([r.summary() for r in results.values()])
+    table = pd.DataFrame([r.summary() for r in results.values()]).infer_objects()
     table.index = pd.Index(list(results), name="policy")
-    table["rebalances"] = table["rebalances"].astype(int)
     return table

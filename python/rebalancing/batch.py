@@ -20,19 +20,22 @@ import pandas as pd
 
 from rebalancing import _core
 from rebalancing._validation import (
+    COST_UNIT_SLIP,
     WEIGHT_SUM_TOLERANCE,
     as_float_array,
+    as_labelled,
     check_count,
-    check_same_labels,
-    check_scalar,
+    check_labels,
+    percent_hint,
 )
 from rebalancing.covariance import as_covariance
-from rebalancing.solver import DEFAULT_ABS_TOL, DEFAULT_MAX_ITER, DEFAULT_TOL
+from rebalancing.settings import Settings, as_settings
+from rebalancing.solver import check_scale
+from rebalancing.status import STATUSES, Status
 
 __all__ = ["BatchResult", "solve_batch"]
 
-_STATUS = {0: "optimal", 1: "max_iterations", 2: "numerical_error", 254: "failed", 255: "invalid"}
-_FAILED = 254
+_FAILED = STATUSES.index(Status.FAILED)
 
 
 @dataclass(frozen=True)
@@ -41,9 +44,13 @@ class BatchResult:
 
     Attributes
     ----------
-    weights, trades : (m, n) arrays, or DataFrames (accounts × tickers) for labelled input.
-    objective, risk, cost, gap : (m,) per account, as in :class:`rebalancing.RebalanceResult`.
-    status : (m,) ``"optimal"`` only where certified.
+    weights, trades : (m, n) arrays, or DataFrames (accounts × tickers) for labelled input;
+        None when the results were streamed to a file (``out=``).
+    objective, risk, cost, gap : (m,) per account, as in :class:`rebalancing.RebalanceResult`
+        (arrays, or Series by account for labelled input).
+    status : (m,) :class:`~rebalancing.Status` per account (the same vocabulary as a single
+        solve): ``OPTIMAL`` only where certified; ``INVALID`` or ``FAILED`` for accounts that
+        could not be solved.
     iterations : (m,) per account.
     solve_time : (m,) seconds per account (inside the core).
     wall_time : seconds for the whole batch.
@@ -52,15 +59,15 @@ class BatchResult:
     threads_per_task : with an executor, the thread count each task used (diagnostics).
     """
 
-    weights: Any
-    trades: Any
-    objective: Any
-    risk: Any
-    cost: Any
-    gap: Any
-    status: Any
-    iterations: Any
-    solve_time: Any
+    weights: np.ndarray | pd.DataFrame | None
+    trades: np.ndarray | pd.DataFrame | None
+    objective: np.ndarray | pd.Series
+    risk: np.ndarray | pd.Series
+    cost: np.ndarray | pd.Series
+    gap: np.ndarray | pd.Series
+    status: np.ndarray | pd.Series
+    iterations: np.ndarray | pd.Series
+    solve_time: np.ndarray | pd.Series
     wall_time: float
     errors: dict[Any, str] = field(default_factory=dict)
     threads_per_task: tuple[int, ...] = ()
@@ -68,7 +75,7 @@ class BatchResult:
     @property
     def optimal(self) -> bool:
         """Whether every account is certified optimal."""
-        return bool(np.all(np.asarray(self.status) == "optimal"))
+        return all(s is Status.OPTIMAL for s in np.asarray(self.status))
 
 
 def solve_batch(
@@ -82,15 +89,16 @@ def solve_batch(
     upper: Any = 1.0,
     buy_costs: Any = None,
     sell_costs: Any = None,
-    tol: float = DEFAULT_TOL,
-    abs_tol: float = DEFAULT_ABS_TOL,
-    max_iter: int = DEFAULT_MAX_ITER,
     n_threads: int = 0,
     warm_start: Any = None,
     executor: Any = None,
     chunk_size: int | None = None,
     progress: bool = False,
     out: str | os.PathLike[str] | None = None,
+    settings: Settings | None = None,
+    tol: float | None = None,
+    abs_tol: float | None = None,
+    max_iter: int | None = None,
 ) -> BatchResult:
     """Solve ``m`` rebalancing problems that share one covariance.
 
@@ -103,11 +111,10 @@ def solve_batch(
     cov : array-like (n, n), DenseCovariance or FactorModel
         The shared covariance (a :class:`FactorModel` makes products O(nk)).
     costs, buy_costs, sell_costs, lower, upper : scalar, (n,) shared, or (m, n) per account
-        As in :func:`rebalancing.solve`; a pd.Series is aligned by ticker.
+        As in :func:`rebalancing.solve` (costs are fractions of the amount traded); a pd.Series
+        or mapping is aligned by ticker, a DataFrame by account and ticker.
     lam : float or (m,)
         Risk aversion per account.
-    tol, abs_tol, max_iter
-        As in :func:`rebalancing.solve`, for every account.
     n_threads : int
         Threads (0 = every core). The answers do not depend on it. With an ``executor`` it is
         the thread count of each task; 0 then means the Dask worker's own thread count inside a
@@ -132,6 +139,10 @@ def solve_batch(
         ... without tickers). The returned result then has ``weights = trades = None``; its
         per-account summaries are kept. ``current`` may be a memory-mapped array
         (``np.load(..., mmap_mode="r")``): only one chunk of it is converted at a time.
+    settings : Settings, optional
+        Tolerances and iteration budget for every account (:class:`~rebalancing.Settings`).
+    tol, abs_tol, max_iter : optional
+        Conveniences: each replaces that field of ``settings``.
 
     Returns
     -------
@@ -145,6 +156,7 @@ def solve_batch(
         argument and the account.
     """
     start = time.perf_counter()
+    config = as_settings(settings, tol=tol, abs_tol=abs_tol, max_iter=max_iter)
     cur, tickers, accounts = _weights_matrix(current, "current")
     m, n = cur.shape
     tgt = _per_account(target, "target", m, n, tickers, accounts)
@@ -167,17 +179,14 @@ def solve_batch(
         warm = _per_account(warm_start, "warm_start", m, n, tickers, accounts)
         if warm.shape != (m, n):
             raise ValueError(f"warm_start must have shape ({m}, {n}), got {warm.shape}")
-    _check_accounts(cur, tgt, buy, sell, lo, hi, accounts)
+    _check_accounts(cur, tgt, base, buy, sell, lo, hi, accounts)
     sigma = as_covariance(cov, n)
     if sigma.tickers is not None and tickers is not None:
         sigma = sigma.reindex(tickers)  # in the weights' order (the same tickers needed)
+    span = max(float(np.abs(np.atleast_2d(hi) - np.atleast_2d(lo)).max()), 1.0)
+    check_scale(lams, sigma.max_abs, n, span, accounts)
     n_threads = check_count(n_threads, "n_threads", minimum=0, meaning="0 = all cores")
-    max_iter = check_count(max_iter, "max_iter", minimum=1)
-    tol = check_scalar(tol, "tol", minimum=0.0, strict=True)
-    abs_tol = check_scalar(abs_tol, "abs_tol", minimum=0.0)
-    problem = _Rows(
-        cur, tgt, buy, sell, lo, hi, lams, warm, float(tol), float(abs_tol), int(max_iter)
-    )
+    problem = _Rows(cur, tgt, buy, sell, lo, hi, lams, warm, config)
     if executor is None and not progress and out is None:
         raw = _solve_rows(sigma, problem, int(n_threads))
         threads: tuple[int, ...] = ()
@@ -189,7 +198,7 @@ def solve_batch(
         sink = None if out is None else _ParquetSink(out, tickers, n)
         raw, threads = _collect(parts, n, sink, accounts)
     errors = {_label(r, accounts): e for r, e in enumerate(raw["errors"]) if e}
-    status = np.array([_STATUS[int(s)] for s in raw["status"]], dtype=object)
+    status = np.array([STATUSES[int(s)] for s in raw["status"]], dtype=object)
     weights = raw.get("weights")
     return BatchResult(
         weights=None if weights is None else _frame(weights, accounts, tickers),
@@ -222,9 +231,7 @@ class _Rows:
     upper: np.ndarray
     lam: np.ndarray
     warm: np.ndarray | None
-    tol: float
-    abs_tol: float
-    max_iter: int
+    settings: Settings
 
     def rows(self, a: int, b: int) -> _Rows:
         def take(arr: np.ndarray) -> np.ndarray:
@@ -239,9 +246,7 @@ class _Rows:
             take(self.upper),
             np.ascontiguousarray(self.lam[a:b]),
             None if self.warm is None else np.ascontiguousarray(self.warm[a:b]),
-            self.tol,
-            self.abs_tol,
-            self.max_iter,
+            self.settings,
         )
 
 
@@ -255,10 +260,7 @@ def _solve_rows(sigma: Any, p: _Rows, n_threads: int) -> dict[str, Any]:
         p.lower,
         p.upper,
         p.lam,
-        p.tol,
-        p.abs_tol,
-        p.max_iter,
-        True,
+        p.settings.core,
         p.warm,
         n_threads,
     )
@@ -396,7 +398,7 @@ class _ParquetSink:
         labels = list(range(a, b)) if accounts is None else [accounts[r] for r in range(a, b)]
         columns = {
             "account": pa.array(labels),
-            "status": pa.array([_STATUS[int(x)] for x in part["status"]]),
+            "status": pa.array([STATUSES[int(x)].value for x in part["status"]]),
             "objective": pa.array(part["objective"]),
             "gap": pa.array(part["gap"]),
             "iterations": pa.array(part["iterations"]),
@@ -455,14 +457,15 @@ def _per_account(
     value: Any, name: str, m: int, n: int, tickers: pd.Index | None, accounts: pd.Index | None
 ) -> np.ndarray:
     """A scalar (broadcast to (n,)), an (n,) shared row or an (m, n) matrix, aligned by labels."""
+    value = as_labelled(value)
     if isinstance(value, pd.Series | pd.DataFrame):
         if tickers is None:
             raise ValueError(f"{name} is labelled by ticker but current is not; label both")
         cols = value.index if isinstance(value, pd.Series) else value.columns
-        check_same_labels(cols, tickers, f"{name} tickers", "current")
+        check_labels(cols, tickers, name, "current")
         if isinstance(value, pd.DataFrame):
             assert accounts is not None
-            check_same_labels(value.index, accounts, f"{name} accounts", "current's accounts")
+            check_labels(value.index, accounts, name, "current", what="accounts")
             value = value.loc[accounts, tickers]
         else:
             value = value.loc[tickers]
@@ -488,7 +491,7 @@ def _lams(lam: Any, m: int, accounts: pd.Index | None) -> np.ndarray:
     if isinstance(lam, pd.Series):
         if accounts is None:
             raise ValueError("lam is labelled by account but current is not")
-        check_same_labels(lam.index, accounts, "lam accounts", "current's accounts")
+        check_labels(lam.index, accounts, "lam", "current", what="accounts")
         lam = lam.loc[accounts].to_numpy()
     arr = as_float_array(lam, "lam")
     if arr.ndim == 0:
@@ -507,6 +510,7 @@ def _lams(lam: Any, m: int, accounts: pd.Index | None) -> np.ndarray:
 def _check_accounts(
     cur: np.ndarray,
     tgt: np.ndarray,
+    base: np.ndarray,
     buy: np.ndarray,
     sell: np.ndarray,
     lo: np.ndarray,
@@ -532,12 +536,18 @@ def _check_accounts(
             total = sums[r if sums.shape[0] > 1 else 0]
             raise ValueError(
                 f"{name} must sum to 1 (within {WEIGHT_SUM_TOLERANCE:g}); account "
-                f"{_name(r, accounts)} sums to {total:.10g}"
+                f"{_name(r, accounts)} sums to {total:.10g}" + percent_hint(float(total))
             )
-    for arr, name in ((buy, "buy_costs"), (sell, "sell_costs")):
+    for arr, name in ((base, "costs"), (buy, "buy_costs"), (sell, "sell_costs")):
         neg = (np.atleast_2d(arr) < 0).any(axis=1)
         if neg.any():
             raise ValueError(f"{name} must be >= 0; account {first(neg)} has a negative cost")
+        slip = (np.atleast_2d(arr) >= COST_UNIT_SLIP).any(axis=1)
+        if slip.any():
+            raise ValueError(
+                f"{name} is a fraction of the amount traded (0.001 = 10 bp); account "
+                f"{first(slip)} has a cost >= {COST_UNIT_SLIP:g} (basis points or percent?)"
+            )
     crossed = (np.atleast_2d(lo) > np.atleast_2d(hi)).any(axis=1)
     if crossed.any():
         raise ValueError(f"lower must be <= upper; account {first(crossed)} has lower > upper")

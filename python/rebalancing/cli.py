@@ -29,7 +29,7 @@ from rebalancing.plots import save_plots
 from rebalancing.policies import Calendar, CostAware, Never, Policy, Threshold, policies_from_toml
 from rebalancing.reference import objective, textbook_optimal_rebalance
 from rebalancing.solver import solve
-from rebalancing.tax.after_tax import TaxPolicy
+from rebalancing.tax.after_tax import TaxPolicy, after_tax_table
 
 __all__ = ["example_portfolio", "format_after_tax", "format_table", "main", "parse_policy"]
 
@@ -85,7 +85,6 @@ def _run_with_progress(
     policies: Mapping[str, Policy],
     costs: Any,
     label: str,
-    tax: TaxPolicy | None = None,
     **options: Any,
 ) -> dict[str, BacktestResult]:
     with click.progressbar(
@@ -95,7 +94,7 @@ def _run_with_progress(
         def step(name: str) -> None:
             bar.update(1, name)
 
-        results = backtests(returns, target, policies, costs, progress=step, tax=tax, **options)
+        results = backtests(returns, target, policies, costs, progress=step, **options)
     return results
 
 
@@ -244,9 +243,8 @@ def demo(out: Path, cost_bps: float, no_plots: bool) -> None:
         {name: policies_b[name] for name in ("monthly", "quarterly", "1% band", "5% band")}
         | {"never": Never()},
         costs_b,
-        tax=tax_policy,
     )
-    table_c = summary_table(taxed)
+    table_c = after_tax_table(taxed, tax_policy)
     click.echo(format_after_tax(table_c))
     table_c.to_csv(out / "stocks20_after_tax.csv")
 
@@ -487,16 +485,15 @@ def backtest_command(
             returns,
             target,
             policies,
-            cost_bps,
+            LinearCost(half_spread_bps=cost_bps),
             "backtests",
-            tax=tax,
             initial_nav=initial_nav,
             flows=flows,
             flow_to=flow_to,
         )
+        table = summary_table(results) if tax is None else after_tax_table(results, tax)
     except (ValueError, TypeError) as err:
         raise click.ClickException(str(err)) from err
-    table = summary_table(results)
     click.echo(format_table(table))
     if tax is not None:
         click.echo("\nAfter tax:")

@@ -1,7 +1,10 @@
 r"""Transaction-cost models for backtests, composable with ``+``.
 
-All costs are fractions of the portfolio value before the trade (multiply by 1e4 for basis
-points). For a trade :math:`z` (post-trade minus pre-trade weights):
+Units: as everywhere in the library, a cost rate is a fraction of the amount traded (0.001 =
+10 bp); arguments in basis points say so in their name (``commission_bps``). A plain number
+given as ``costs=`` is such a fraction. The costs charged are fractions of the portfolio value
+before the trade (multiply by 1e4 for basis points). For a trade :math:`z` (post-trade minus
+pre-trade weights):
 
 * :class:`LinearCost` — commission and half-spread, per asset, in basis points of the amount
   traded: :math:`\sum_i (\text{commission}_i + \text{half\_spread}_i)\,|z_i| / 10^4`;
@@ -24,7 +27,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from rebalancing._validation import align_to_tickers, as_float_array
+from rebalancing._validation import align_to_tickers, as_float_array, check_costs
 
 __all__ = ["CostModel", "LinearCost", "MarketImpact", "as_cost_model"]
 
@@ -32,7 +35,7 @@ __all__ = ["CostModel", "LinearCost", "MarketImpact", "as_cost_model"]
 def _per_asset_bps(value: Any, name: str, tickers: pd.Index) -> np.ndarray:
     """A scalar, a sequence of length n, or a Series labelled by ticker → (n,) array."""
     n = len(tickers)
-    arr = as_float_array(align_to_tickers(value, tickers, name), name)
+    arr = as_float_array(align_to_tickers(value, tickers, name, "the returns' columns"), name)
     if arr.ndim == 0:
         arr = np.full(n, float(arr))
     if arr.shape != (n,):
@@ -163,16 +166,21 @@ class CostModel:
 
 
 def as_cost_model(value: Any) -> CostModel:
-    """``None`` (costless), a number (bps per unit traded, as a half-spread), a term or a model."""
+    """``None`` (costless), a number (a fraction of the amount traded, 0.001 = 10 bp, charged
+    as a half-spread: the library's one unit for money per amount traded), a term or a model."""
     if value is None:
         return CostModel()
     if isinstance(value, CostModel):
         return value
     if isinstance(value, LinearCost | MarketImpact):
         return CostModel((value,))
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        return CostModel((LinearCost(half_spread_bps=float(value)),))
+    if isinstance(value, int | float | np.integer | np.floating) and not isinstance(value, bool):
+        fraction = float(value)
+        if not np.isfinite(fraction):
+            raise ValueError(f"costs must be finite, got {value!r}")
+        check_costs(np.array([fraction]), "costs")
+        return CostModel((LinearCost(half_spread_bps=fraction * 1e4),))
     raise TypeError(
-        f"costs must be None, a number of basis points, LinearCost, MarketImpact or CostModel, "
-        f"got {type(value).__name__}"
+        "costs must be None, a fraction of the amount traded (0.001 = 10 bp), LinearCost, "
+        f"MarketImpact or CostModel, got {type(value).__name__}"
     )

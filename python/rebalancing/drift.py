@@ -41,7 +41,7 @@ from rebalancing import _core
 from rebalancing._validation import (
     as_float_array,
     check_count,
-    check_same_labels,
+    check_labels,
     require_finite,
 )
 
@@ -90,11 +90,11 @@ def _align(current: Any, target: Any) -> tuple[Any, Any, _Labels]:
         target_tickers = target.columns if isinstance(target, pd.DataFrame) else target.index
         if tickers is None:
             raise ValueError("target has ticker labels but current does not; label both or neither")
-        check_same_labels(target_tickers, tickers, "target tickers", "current")
+        check_labels(target_tickers, tickers, "target", "current")
         if isinstance(target, pd.DataFrame):
             if accounts is None:
                 raise ValueError("target is a DataFrame (per account) but current is not")
-            check_same_labels(target.index, accounts, "target accounts", "current")
+            check_labels(target.index, accounts, "target", "current", what="accounts")
             target = target.loc[accounts, tickers]
         else:
             target = target.loc[tickers]
@@ -108,7 +108,7 @@ def _per_asset(value: Any, name: str, n: int, tickers: pd.Index | None) -> np.nd
     if isinstance(value, pd.Series):
         if tickers is None:
             raise ValueError(f"{name} is labelled by ticker but the weights are not")
-        check_same_labels(value.index, tickers, f"{name} tickers", "the weights")
+        check_labels(value.index, tickers, name, "the weights")
         value = value.loc[tickers]
     arr = _finite_float(value, name, (0, 1))
     if arr.ndim == 1 and arr.shape[0] != n:

@@ -30,9 +30,11 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
+from rebalancing._validation import align_to_tickers, as_float_array, as_labelled, check_costs
 from rebalancing.drift import band_trades, check_drift
 from rebalancing.risk import RISK_MODELS, estimate_covariance
 from rebalancing.schedule import Schedule, as_schedule
+from rebalancing.settings import Settings, as_settings
 from rebalancing.solver import solve
 
 __all__ = [
@@ -242,13 +244,16 @@ class CostAware(Policy):
         Estimation window and the history needed before the first trade.
     check : str, Schedule or list of dates
         When to solve (every row by default).
-    costs : scalar, array or Series, optional
-        Linear cost per unit of weight traded seen by the optimizer; by default the linear part
-        of the backtest's cost model. With no costs at all the policy trades to target.
+    costs : scalar, array, Series or mapping by ticker, optional
+        Linear cost per unit of weight traded seen by the optimizer, a fraction of the amount
+        traded (0.001 = 10 bp); by default the linear part of the backtest's cost model. With
+        no costs at all the policy trades to target.
     lower, upper : scalar or array
         Bounds on the weights.
     factors : int
         Number of factors for ``risk="pca"``.
+    settings : Settings, optional
+        The solver's settings (:class:`~rebalancing.Settings`) for every solve.
     """
 
     def __init__(
@@ -263,6 +268,7 @@ class CostAware(Policy):
         lower: Any = 0.0,
         upper: Any = 1.0,
         factors: int = 3,
+        settings: Settings | None = None,
     ) -> None:
         if not (isinstance(lam, int | float) and np.isfinite(lam) and lam > 0):
             raise ValueError(f"lam must be a positive finite number, got {lam!r}")
@@ -277,10 +283,13 @@ class CostAware(Policy):
         self.window = window
         self.min_periods = min_periods
         self.schedule = as_schedule(check)
-        self.costs = costs
+        self.costs = None if costs is None else as_labelled(costs)
+        if self.costs is not None:  # a unit slip is caught here, not at the first solve
+            check_costs(np.atleast_1d(as_float_array(self.costs, "costs")), "costs")
         self.lower = lower
         self.upper = upper
         self.factors = factors
+        self.settings = as_settings(settings)
 
     @property
     def name(self) -> str:
@@ -292,12 +301,9 @@ class CostAware(Policy):
         notes = [note] if note else []
         if self.costs is None:
             costs = inputs.linear_costs
-        elif isinstance(self.costs, pd.Series):
-            costs = self.costs.reindex(inputs.tickers).to_numpy(dtype=float)
         else:
-            costs = np.broadcast_to(np.asarray(self.costs, dtype=float), inputs.target.shape)
-        if np.isnan(costs).any():
-            raise ValueError("CostAware costs: labels must cover every ticker")
+            aligned = align_to_tickers(self.costs, inputs.tickers, "costs", "the returns' columns")
+            costs = np.broadcast_to(as_float_array(aligned, "costs"), inputs.target.shape)
 
         def decide(t: int, weights: np.ndarray) -> np.ndarray | None:
             if t + 1 < self.min_periods:
@@ -314,6 +320,7 @@ class CostAware(Policy):
                 self.lam,
                 lower=self.lower,
                 upper=self.upper,
+                settings=self.settings,
             )
             if res.status != "optimal":
                 notes.append(f"{inputs.index[t].date()}: solver status {res.status}")

@@ -12,9 +12,13 @@ given separately).
 
 Certification: every result carries ``gap``, an upper bound on F(w) − F* obtained from the
 linearised dual (see ``cpp/include/rebalancing/certificate.hpp``). ``status == "optimal"``
-means ``gap <= max(tol * |F(w)|, abs_tol)``: relative to the objective, with an absolute floor
-``abs_tol`` (default 1e-15) for objectives near zero. The bound is exact up to the floating-point
-rounding of the gradient 2λΣ(w − w*).
+(:class:`~rebalancing.Status`) means ``gap <= max(tol * |F(w)|, abs_tol)`` with the tolerances
+of :class:`~rebalancing.Settings`: relative to the objective, with an absolute floor ``abs_tol``
+(default 1e-15) for objectives near zero. The bound is exact up to the floating-point rounding of
+the gradient 2λΣ(w − w*).
+
+Units: weights are fractions of the portfolio; costs are fractions of the amount traded
+(0.001 = 10 bp), the library's one convention for money per amount traded.
 """
 
 from __future__ import annotations
@@ -30,18 +34,16 @@ from rebalancing._validation import (
     Labels,
     as_per_asset,
     as_vector,
-    check_count,
+    check_costs,
     check_scalar,
     check_weights_sum,
     resolve_labels,
 )
 from rebalancing.covariance import as_covariance
+from rebalancing.settings import Settings, as_settings
+from rebalancing.status import Status
 
-__all__ = ["RebalanceResult", "optimal_rebalance", "solve"]
-
-DEFAULT_TOL = 1e-9
-DEFAULT_ABS_TOL = 1e-15
-DEFAULT_MAX_ITER = 10_000
+__all__ = ["RebalanceResult", "check_scale", "optimal_rebalance", "solve"]
 
 
 @dataclass(frozen=True)
@@ -62,10 +64,10 @@ class RebalanceResult:
         Σᵢ bᵢ (wᵢ − w⁰ᵢ)⁺ + sᵢ (w⁰ᵢ − wᵢ)⁺.
     gap : float
         Certified duality gap: F(w) − F* ≤ gap.
-    status : str
-        ``"optimal"`` only when the gap is within tolerance; otherwise ``"max_iterations"``
-        (budget exhausted; the best point found is returned with its gap) or
-        ``"numerical_error"`` (the objective overflowed float64: rescale Σ or λ).
+    status : Status
+        ``Status.OPTIMAL`` (equal to ``"optimal"``) only when the gap is within tolerance;
+        otherwise ``MAX_ITERATIONS`` (budget exhausted; the best point found is returned with
+        its gap) or ``NUMERICAL_ERROR`` (the objective overflowed float64: rescale Σ or λ).
     iterations : int
         Polish rounds plus gradient steps.
     solve_time : float
@@ -83,7 +85,7 @@ class RebalanceResult:
     risk: float
     cost: float
     gap: float
-    status: str
+    status: Status
     iterations: int
     solve_time: float
     dual: float
@@ -95,7 +97,7 @@ class RebalanceResult:
     @property
     def optimal(self) -> bool:
         """True when the duality gap certifies optimality."""
-        return self.status == "optimal"
+        return self.status is Status.OPTIMAL
 
     @property
     def rel_gap(self) -> float:
@@ -114,44 +116,37 @@ def solve(
     upper: Any = 1.0,
     buy_costs: Any = None,
     sell_costs: Any = None,
-    tol: float = DEFAULT_TOL,
-    abs_tol: float = DEFAULT_ABS_TOL,
-    max_iter: int = DEFAULT_MAX_ITER,
     warm_start: Any = None,
-    polish: bool = True,
     sell_curves: Any = None,
+    settings: Settings | None = None,
+    tol: float | None = None,
+    abs_tol: float | None = None,
+    max_iter: int | None = None,
+    polish: bool | None = None,
 ) -> RebalanceResult:
     """Solve the cost-aware rebalancing problem exactly and certify the answer.
 
     Parameters
     ----------
-    current : array-like or pd.Series, shape (n,)
-        Current weights w⁰; must sum to 1 within 1e-6. May lie outside the bounds (the
-        solution then trades back inside them).
-    target : array-like or pd.Series, shape (n,)
+    current : array-like, pd.Series or mapping by ticker, shape (n,)
+        Current weights w⁰ (fractions of the portfolio); must sum to 1 within 1e-6. May lie
+        outside the bounds (the solution then trades back inside them).
+    target : array-like, pd.Series or mapping by ticker, shape (n,)
         Target weights w*; must sum to 1 within 1e-6.
     cov : array-like, pd.DataFrame, DenseCovariance or FactorModel, shape (n, n)
         Covariance Σ: symmetric positive semidefinite (checked; see :class:`DenseCovariance`),
         or a factor model B F Bᵀ + D (:class:`FactorModel`; products cost O(nk)).
-    costs : float or array-like, shape (n,)
-        Cost per unit of weight traded, both directions (e.g. 0.001 = 10 bp). Default 0.
+    costs : float, array-like, pd.Series or mapping by ticker, shape (n,)
+        Cost per unit of weight traded, both directions, as a fraction of the amount traded
+        (0.001 = 10 bp). Default 0. A cost of 0.05 or more is refused as a unit slip.
     lam : float
         Risk aversion λ ≥ 0. λ = 0 minimises costs alone.
     lower, upper : float or array-like, shape (n,)
         Bounds l ≤ w ≤ u with Σl ≤ 1 ≤ Σu. Defaults 0 and 1 (long-only).
     buy_costs, sell_costs : float or array-like, optional
         Asymmetric costs; each defaults to ``costs``.
-    tol : float
-        Relative duality-gap tolerance for ``status == "optimal"``.
-    abs_tol : float
-        Absolute gap floor for objectives near zero.
-    max_iter : int
-        Iteration budget (polish rounds plus gradient steps).
     warm_start : array-like, pd.Series or RebalanceResult, optional
         A starting point, e.g. the previous rebalance's weights; projected onto the feasible set.
-    polish : bool
-        Use the active-set polish (default). Without it only accelerated gradient runs, which
-        rarely certifies to tight tolerances; kept for diagnostics and benchmarks.
     sell_curves : mapping or sequence, optional
         Piecewise-linear sell costs, e.g. the tax of selling lot by lot: for an asset (a ticker
         or an index as key; or a list with one entry per asset, None for none), a sequence of
@@ -163,6 +158,10 @@ def solve(
         and, if the asset can be bought (``upper > current``), the first cost at least
         ``-buy_cost`` (otherwise selling and buying back at once would pay). A sell-only asset
         (``upper <= current``) may carry any benefit. The problem stays exact and certified.
+    settings : Settings, optional
+        Tolerances, iteration budget and polish (:class:`~rebalancing.Settings`).
+    tol, abs_tol, max_iter, polish : optional
+        Conveniences: each replaces that field of ``settings``.
 
     Returns
     -------
@@ -174,7 +173,18 @@ def solve(
     ValueError, TypeError
         Bad shapes, non-finite values, misaligned tickers, asymmetric or indefinite Σ, negative
         costs or λ, lower > upper, infeasible bounds, weights that do not sum to one.
+
+    Examples
+    --------
+    >>> import rebalancing as rb
+    >>> res = rb.solve({"SPY": 0.7, "AGG": 0.3}, {"SPY": 0.6, "AGG": 0.4},
+    ...                [[0.04, 0.0], [0.0, 0.01]], costs=0.001, lam=10.0)
+    >>> res.status
+    <Status.OPTIMAL: 'optimal'>
+    >>> res.weights.round(4).to_dict()
+    {'SPY': 0.602, 'AGG': 0.398}
     """
+    config = as_settings(settings, tol=tol, abs_tol=abs_tol, max_iter=max_iter, polish=polish)
     if isinstance(warm_start, RebalanceResult):
         warm_start = warm_start.weights
     labels, (current, target, cov, costs, lower, upper, buy_costs, sell_costs, warm_start) = (
@@ -198,15 +208,11 @@ def solve(
     check_weights_sum(cur, "current")
     check_weights_sum(tgt, "target")
     lam = check_scalar(lam, "lam", minimum=0.0)
-    tol = check_scalar(tol, "tol", minimum=0.0, strict=True)
-    abs_tol = check_scalar(abs_tol, "abs_tol", minimum=0.0)
-    max_iter = check_count(max_iter, "max_iter", minimum=1)
     base = as_per_asset(costs, "costs", n)
     buy = base if buy_costs is None else as_per_asset(buy_costs, "buy_costs", n)
     sell = base if sell_costs is None else as_per_asset(sell_costs, "sell_costs", n)
     for arr, name in ((base, "costs"), (buy, "buy_costs"), (sell, "sell_costs")):
-        if arr.min() < 0:
-            raise ValueError(f"{name} must be >= 0, got min {arr.min():.6g}")
+        check_costs(arr, name)
     lo = as_per_asset(lower, "lower", n)
     hi = as_per_asset(upper, "upper", n)
     if (lo > hi).any():
@@ -223,30 +229,34 @@ def solve(
     sigma = as_covariance(cov, n)
     if sigma.tickers is not None and labels is not None:
         sigma = sigma.reindex(labels)  # in the weights' order (the same tickers needed)
-    # |d' Σ d| <= 4 n max|Σ| for weights summing to one within [-1, 1]-ish bounds; keep the
-    # objective and its gradient far from float64 overflow (1.8e308).
-    if lam * sigma.max_abs * 4 * n * max(1.0, float(np.abs(hi - lo).max())) ** 2 > 1e300:
-        raise ValueError(
-            f"lam * cov overflows float64 arithmetic (lam = {lam:g}, max|cov| = "
-            f"{sigma.max_abs:g}); rescale cov or lam"
-        )
-    raw = _core.solve(
-        sigma.spec(),
-        cur,
-        tgt,
-        buy,
-        sell,
-        lo,
-        hi,
-        lam,
-        tol,
-        abs_tol,
-        int(max_iter),
-        polish,
-        warm,
-        curves,
-    )
+    check_scale(np.array([lam]), sigma.max_abs, n, float(np.abs(hi - lo).max()))
+    raw = _core.solve(sigma.spec(), cur, tgt, buy, sell, lo, hi, lam, config.core, warm, curves)
     return _result(raw, cur, labels)
+
+
+def check_scale(
+    lams: np.ndarray, max_abs: float, n: int, span: float, accounts: pd.Index | None = None
+) -> None:
+    """Refuses λ·Σ large enough to overflow float64 in the objective or its gradient.
+
+    |dᵀΣd| <= 4 n max|Σ| s² for weights summing to one within bounds of span s <= 1-ish, so
+    λ max|Σ| 4 n max(1, s)² <= 1e300 keeps both far from overflow (1.8e308). ``lams`` holds one
+    λ per account; the first offending account is named.
+    """
+    scale = max_abs * 4 * n * max(1.0, span) ** 2
+    with np.errstate(over="ignore"):  # inf compares as too big, which is the point
+        too_big = lams * scale > 1e300
+    if too_big.any():
+        r = int(np.flatnonzero(too_big)[0])
+        where = (
+            ""
+            if lams.shape[0] == 1
+            else (f" for account {r if accounts is None else repr(accounts[r])}")
+        )
+        raise ValueError(
+            f"lam * cov overflows float64 arithmetic{where} (lam = {lams[r]:g}, max|cov| = "
+            f"{max_abs:g}); rescale cov or lam"
+        )
 
 
 def _sell_curves(
@@ -347,7 +357,7 @@ def _result(raw: dict[str, Any], current: np.ndarray, labels: Labels) -> Rebalan
         risk=float(raw["risk"]),
         cost=float(raw["cost"]),
         gap=float(raw["gap"]),
-        status=str(raw["status"]),
+        status=Status(raw["status"]),
         iterations=int(raw["iterations"]),
         solve_time=float(raw["solve_time"]),
         dual=float(raw["nu"]),

@@ -48,10 +48,8 @@ struct BatchOutputs {
     double* nu = nullptr;
     double* solve_time = nullptr;
     std::int64_t* iterations = nullptr;
-    std::uint8_t* status = nullptr;  ///< Status, or kBatchInvalid for an account that threw
+    std::uint8_t* status = nullptr;  ///< Status (Status::invalid for an account that threw)
 };
-
-inline constexpr std::uint8_t kBatchInvalid = 255;
 
 /// Solves every account; returns the error message of each account that could not be solved
 /// (empty when all were), so that one bad account never loses the others' results.
@@ -83,7 +81,7 @@ inline std::vector<std::string> solve_batch(const CovarianceOperator& cov, const
                 out.status[r] = static_cast<std::uint8_t>(res.status);
             } catch (const std::exception& e) {
                 errors[r] = e.what();
-                out.status[r] = kBatchInvalid;
+                out.status[r] = static_cast<std::uint8_t>(Status::invalid);
             }
         }
     });

@@ -54,17 +54,26 @@ struct Settings {
     std::size_t max_polish_rounds = 100;
 };
 
+/// One vocabulary for every result, single or batch (the Python layer's `Status` enum is built
+/// from `status_names()`, so the two cannot drift apart). The first three come from a solve; the
+/// last two describe an account of a batch that was never solved.
 enum class Status : std::uint8_t {
     optimal,          ///< certified: gap within tolerance
     max_iterations,   ///< budget exhausted; the best point and its gap are returned
     numerical_error,  ///< the objective or its gradient overflowed: nothing is certified
+    invalid,          ///< the account's inputs were rejected (the error message says why)
+    failed,           ///< the task solving the account failed (e.g. a lost worker)
 };
+
+inline constexpr std::size_t kStatusCount = 5;
 
 inline const char* status_name(Status s) {
     switch (s) {
         case Status::optimal: return "optimal";
         case Status::max_iterations: return "max_iterations";
         case Status::numerical_error: return "numerical_error";
+        case Status::invalid: return "invalid";
+        case Status::failed: return "failed";
     }
     return "unknown";
 }

@@ -13,7 +13,7 @@ US rules as written in the project's TAX_RULES (holding period §1, wash sales �
 * :func:`first_long_term_date`, :func:`is_long_term`, :func:`holding_term` — the holding period.
 """
 
-from rebalancing.tax.after_tax import AfterTaxResult, TaxPolicy, after_tax
+from rebalancing.tax.after_tax import AfterTaxResult, TaxPolicy, after_tax, after_tax_table
 from rebalancing.tax.harvesting import HarvestResult, Trade, WouldWash, harvest, swap_back
 from rebalancing.tax.holding import first_long_term_date, holding_term, is_long_term
 from rebalancing.tax.ledger import SHARE_QUANTUM, Acquisition, Block, Ledger, Sale
@@ -35,6 +35,7 @@ __all__ = [
     "Trade",
     "WouldWash",
     "after_tax",
+    "after_tax_table",
     "first_long_term_date",
     "harvest",
     "holding_term",

@@ -26,28 +26,27 @@ backtest of 20 assets over 33 years takes about two seconds, a daily one about h
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from rebalancing.backtest import BacktestResult, summary_table
 from rebalancing.tax.holding import holding_term
 from rebalancing.tax.ledger import Ledger
 from rebalancing.tax.relief import METHODS
 
-if TYPE_CHECKING:
-    from rebalancing.backtest import BacktestResult
-
-__all__ = ["AfterTaxResult", "TaxPolicy", "after_tax"]
+__all__ = ["AfterTaxResult", "TaxPolicy", "after_tax", "after_tax_table"]
 
 _QUANTUM = Decimal("0.000000001")
 
 
 @dataclass(frozen=True)
 class TaxPolicy:
-    """Tax rates and lot relief for :func:`after_tax` (and ``rebalancing.backtest(tax=...)``)."""
+    """Tax rates and lot relief for :func:`after_tax`."""
 
     short_term_rate: float = 0.37
     long_term_rate: float = 0.20
@@ -103,7 +102,19 @@ def _decimal(x: float) -> Decimal:
 
 
 def after_tax(result: BacktestResult, policy: TaxPolicy) -> AfterTaxResult:
-    """Replay ``result``'s trades in a tax-lot ledger and charge tax (see the module docstring)."""
+    """Replay ``result``'s trades in a tax-lot ledger and charge tax (see the module docstring).
+
+    A post-processor: the backtest knows nothing of taxes. Slower than the backtest itself, about
+    0.2 ms per trade per asset. Backtests with cash flows are not supported yet (the replay
+    scales the pre-tax path, which is wrong once flows are in currency).
+    """
+    if not isinstance(policy, TaxPolicy):
+        raise TypeError(f"policy must be a rebalancing.tax.TaxPolicy, got {type(policy).__name__}")
+    if bool(np.any(result.raw["flow"] != 0.0)):
+        raise ValueError(
+            f"after_tax: the backtest {result.policy!r} has cash flows, which the tax replay "
+            "does not support yet"
+        )
     index = result.index
     tickers = [str(t) for t in result.tickers]
     returns = result.returns
@@ -117,7 +128,7 @@ def after_tax(result: BacktestResult, policy: TaxPolicy) -> AfterTaxResult:
 
     start = (index[0] - pd.Timedelta(days=1)).date()
     for i, t in enumerate(tickers):
-        amount = result._initial[i] * result.initial_nav / 100.0
+        amount = result.raw["initial"][i] * result.initial_nav / 100.0
         if amount > 0:
             q = _decimal(amount).quantize(_QUANTUM)
             ledger.buy(start, t, q, Decimal(100))
@@ -236,3 +247,12 @@ def after_tax(result: BacktestResult, policy: TaxPolicy) -> AfterTaxResult:
         periods_per_year=result.periods_per_year,
         ledger=ledger,
     )
+
+
+def after_tax_table(results: Mapping[str, BacktestResult], policy: TaxPolicy) -> pd.DataFrame:
+    """:func:`rebalancing.summary_table` of ``results`` with the after-tax figures of each
+    (:meth:`AfterTaxResult.summary`) as more columns, one row per policy."""
+    table = summary_table(results)
+    taxed = pd.DataFrame([after_tax(r, policy).summary() for r in results.values()])
+    taxed.index = table.index
+    return table.join(taxed)
