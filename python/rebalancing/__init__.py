@@ -8,6 +8,7 @@ drop-in for the textbook scipy function) for cost-aware rebalancing; :func:`chec
 """
 
 from rebalancing import datasets, tax
+from rebalancing._version import __version__
 from rebalancing.backtest import BacktestResult, backtest, backtests, compare, summary_table
 from rebalancing.batch import BatchResult, solve_batch
 from rebalancing.costs import CostModel, LinearCost, MarketImpact
@@ -32,6 +33,7 @@ __all__ = [
     "RebalanceResult",
     "Schedule",
     "Threshold",
+    "__version__",
     "backtest",
     "backtests",
     "band_trades",
@@ -46,4 +48,3 @@ __all__ = [
     "tax",
     "threshold_rebalance",
 ]
-__version__ = "0.1.0"

@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 
 from rebalancing import datasets
+from rebalancing._version import __version__
 from rebalancing.backtest import BacktestResult, backtests, summary_table
 from rebalancing.costs import LinearCost
 from rebalancing.plots import available as plotting_available
@@ -155,6 +156,7 @@ def equal_cost_comparison(
 
 
 @click.group()
+@click.version_option(__version__, package_name="rebalancing", prog_name="rebalancing")
 def main() -> None:
     """Portfolio rebalancing with a certified C++ core."""
 
