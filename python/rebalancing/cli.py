@@ -15,7 +15,7 @@ import re
 import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import click
 import numpy as np
@@ -141,18 +141,19 @@ def equal_cost_comparison(
     te = swept["tracking_error"].to_numpy()
     rows = []
     for name in calendars:
-        cost = float(table.loc[name, "cost_bps"])
+        cost = float(cast(float, table.loc[name, "cost_bps"]))
         inside = log_cost[0] <= np.log(cost) <= log_cost[-1]
         matched = float(np.interp(np.log(cost), log_cost, te)) if inside else np.nan
         rows.append(
             {
                 "policy": name,
                 "cost bp/yr": cost,
-                "TE %/yr": 100 * float(table.loc[name, "tracking_error"]),
+                "TE %/yr": 100 * float(cast(float, table.loc[name, "tracking_error"])),
                 "cost-aware TE at equal cost %/yr": 100 * matched,
             }
         )
-    return pd.DataFrame(rows).set_index("policy")
+    matched_table: pd.DataFrame = pd.DataFrame(rows).set_index("policy")
+    return matched_table
 
 
 @click.group()
@@ -349,7 +350,8 @@ def _read_returns(path: Path, prices: bool) -> pd.DataFrame:
     frame = frame.sort_index()
     if prices:
         frame = frame.pct_change(fill_method=None).iloc[1:]
-    return frame.astype(float)
+    floats: pd.DataFrame = frame.astype(float)
+    return floats
 
 
 def _read_target(path: Path) -> pd.Series:
