@@ -1,4 +1,4 @@
-r"""Deterministic benchmark instances for cost-aware optimal rebalancing (see DESIGN.md).
+r"""Deterministic benchmark instances for cost-aware optimal rebalancing (see docs/solver.md).
 
 Each instance is the problem
 
@@ -104,7 +104,7 @@ class Instance:
 def make_instance(
     n: int, lam: float = 10.0, seed: int = 0, *, k: int | None = None, dense: bool = True
 ) -> Instance:
-    """Draw the DESIGN.md benchmark instance with ``n`` assets.
+    """Draw the benchmark instance with ``n`` assets.
 
     Parameters
     ----------
@@ -116,7 +116,7 @@ def make_instance(
         Seed of ``numpy.random.default_rng``; the instance is a deterministic function of
         ``(n, seed, k)``.
     k : int, optional
-        Number of factors; default ``min(20, n // 5)`` (DESIGN.md).
+        Number of factors; default ``min(20, n // 5)``.
     dense : bool, default True
         Also form the dense :math:`\\Sigma` (``cov``). Without it ``cov`` is an empty (0, 0)
         array: at n = 20000 the dense matrix alone would take 3.2 GB.

@@ -1,7 +1,7 @@
 """Peak memory of a batch streamed to parquet, against the size of the data it handles.
 
 Usage: ``python benchmarks/streaming.py M N`` (e.g. ``20000 3000``). Writes M accounts × N assets
-(the DESIGN.md instance's target, each account drifted by its own month of returns, k = 20) to a
+(the benchmark instance's target, each account drifted by its own month of returns, k = 20) to a
 temporary ``.npy`` file, then, in a fresh process, memory-maps it and runs ``rb.solve_batch(...,
 out=<parquet>)``; prints the wall time, the peak resident memory of that process, and the sizes of
 the input and of the weights the run did not have to hold.

@@ -1,7 +1,7 @@
 """Distribution of per-account solve times in a batch, by universe size.
 
 Usage: ``python benchmarks/tail.py 200 500 1000 2000``: for each n, 200 accounts drifted by their
-own month of returns (``instances.make_accounts``) around the DESIGN.md instance (k = 20,
+own month of returns (``instances.make_accounts``) around the benchmark instance (k = 20,
 λ = 10), solved with ``rb.solve_batch`` on a ``FactorModel``; prints the median, mean and
 maximum of the per-account solve times. The mean is what a batch costs; the maximum shows the
 tail.

@@ -5,7 +5,7 @@ Run (figures in RESULTS.md come from exactly this)::
     pytest benchmarks/test_bench_batch.py --benchmark-only --benchmark-json=batch.json
     python benchmarks/batch_report.py batch.json
 
-* ``test_factor``: one account, the DESIGN.md instance with k factors, λ = 10:
+* ``test_factor``: one account, the benchmark instance with k factors, λ = 10:
   ``rebalancing`` given a :class:`rebalancing.FactorModel`, ``clarabel_factor`` (Clarabel on the
   factor formulation with auxiliary y = Bᵀ(w − w*), diagonal specific risk, tolerances 1e-10),
   and at n = 5000 also ``rebalancing_dense`` (a prebuilt ``DenseCovariance``).

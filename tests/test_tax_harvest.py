@@ -1,4 +1,4 @@
-"""Tax-loss harvesting and swapping back (TAX_RULES §7), computed by hand."""
+"""Tax-loss harvesting and swapping back (docs/tax_rules.md §7), computed by hand."""
 
 from __future__ import annotations
 

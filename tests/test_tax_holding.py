@@ -1,4 +1,4 @@
-"""Holding period (TAX_RULES §1): calendar years from the day after acquisition, leap days."""
+"""Holding period (docs/tax_rules.md §1): calendar years from the day after buying, leap days."""
 
 from __future__ import annotations
 

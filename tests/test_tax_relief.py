@@ -1,4 +1,4 @@
-"""Lot relief (TAX_RULES §6) on a hand-computed five-lot position.
+"""Lot relief (docs/tax_rules.md §6) on a hand-computed five-lot position.
 
 Position in XYZ (taxable), sold on 2024-06-03 at 125 (no purchase within 30 days of the sale,
 so no wash sale interferes):

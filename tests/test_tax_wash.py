@@ -1,4 +1,4 @@
-"""Wash sales (TAX_RULES §2–5), each case computed by hand in its comments.
+"""Wash sales (docs/tax_rules.md §2–5), each case computed by hand in its comments.
 
 Notation: A = acquisition date of the sold shares, S = sale date, R = replacement date. The
 replacement's adjusted date is R − (S − A) when R ≥ S, and A when R < S.

@@ -8,6 +8,7 @@ drop-in for the textbook scipy function) for cost-aware rebalancing; :func:`chec
 """
 
 from rebalancing import datasets, tax
+from rebalancing._version import __version__
 from rebalancing.backtest import (
     Backtester,
     BacktestOptions,
@@ -46,6 +47,7 @@ __all__ = [
     "Settings",
     "Status",
     "Threshold",
+    "__version__",
     "backtest",
     "backtests",
     "band_trades",
@@ -60,4 +62,3 @@ __all__ = [
     "tax",
     "threshold_rebalance",
 ]
-__version__ = "0.1.0"

@@ -15,13 +15,14 @@ import re
 import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import click
 import numpy as np
 import pandas as pd
 
 from rebalancing import datasets
+from rebalancing._version import __version__
 from rebalancing.backtest import BacktestResult, backtests, summary_table
 from rebalancing.costs import LinearCost
 from rebalancing.plots import available as plotting_available
@@ -139,21 +140,23 @@ def equal_cost_comparison(
     te = swept["tracking_error"].to_numpy()
     rows = []
     for name in calendars:
-        cost = float(table.loc[name, "cost_bps"])
+        cost = float(cast(float, table.loc[name, "cost_bps"]))
         inside = log_cost[0] <= np.log(cost) <= log_cost[-1]
         matched = float(np.interp(np.log(cost), log_cost, te)) if inside else np.nan
         rows.append(
             {
                 "policy": name,
                 "cost bp/yr": cost,
-                "TE %/yr": 100 * float(table.loc[name, "tracking_error"]),
+                "TE %/yr": 100 * float(cast(float, table.loc[name, "tracking_error"])),
                 "cost-aware TE at equal cost %/yr": 100 * matched,
             }
         )
-    return pd.DataFrame(rows).set_index("policy")
+    matched_table: pd.DataFrame = pd.DataFrame(rows).set_index("policy")
+    return matched_table
 
 
 @click.group()
+@click.version_option(__version__, package_name="rebalancing", prog_name="rebalancing")
 def main() -> None:
     """Portfolio rebalancing with a certified C++ core."""
 
@@ -345,7 +348,8 @@ def _read_returns(path: Path, prices: bool) -> pd.DataFrame:
     frame = frame.sort_index()
     if prices:
         frame = frame.pct_change(fill_method=None).iloc[1:]
-    return frame.astype(float)
+    floats: pd.DataFrame = frame.astype(float)
+    return floats
 
 
 def _read_target(path: Path) -> pd.Series:

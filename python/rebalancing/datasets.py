@@ -71,7 +71,8 @@ def _read_csv_gz(filename: str) -> pd.DataFrame:
     source = resources.files("rebalancing") / "data" / filename
     with source.open("rb") as fh:
         frame = pd.read_csv(fh, compression="gzip", index_col="date", parse_dates=["date"])
-    return frame.astype(np.float64)
+    floats: pd.DataFrame = frame.astype(np.float64)
+    return floats
 
 
 def load_stocks_bonds_bills() -> pd.DataFrame:
@@ -159,8 +160,8 @@ def sp500_20_returns() -> pd.DataFrame:
         call.
     """
     prices = _read_csv_gz(SP500_20_FILE)
-    returns = prices / prices.shift(1) - 1.0
-    return returns.iloc[1:]
+    returns: pd.DataFrame = (prices / prices.shift(1) - 1.0).iloc[1:]
+    return returns
 
 
 def _par_modified_duration(
@@ -244,7 +245,10 @@ def bond_returns_from_yields(
         )
     previous, current = y[:-1], y[1:]
     duration = _par_modified_duration(previous, maturity_, freq)
-    returns = previous / 12.0 - duration * (current - previous)
+    returns: npt.NDArray[np.float64] = previous / 12.0 - duration * (current - previous)
     if isinstance(yields, pd.Series):
-        return pd.Series(returns, index=yields.index[1:], name=yields.name, dtype=np.float64)
+        labelled: pd.Series = pd.Series(
+            returns, index=yields.index[1:], name=yields.name, dtype=np.float64
+        )
+        return labelled
     return returns

@@ -103,7 +103,8 @@ def _exchange_sessions(
         first = max(start, cal.first_session.tz_localize(None))
         last = min(end, cal.last_session.tz_localize(None))
         sessions = cal.sessions_in_range(first, last)
-    return pd.DatetimeIndex(sessions.tz_localize(None))
+    naive: pd.DatetimeIndex = pd.DatetimeIndex(sessions.tz_localize(None))
+    return naive
 
 
 @dataclass(frozen=True)

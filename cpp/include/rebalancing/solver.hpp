@@ -4,7 +4,7 @@
 ///     minimize  F(w) = lam (w - w*)' Sigma (w - w*) + sum_i h_i(w_i - w0_i)
 ///     s.t.      sum_i w_i = 1,  l <= w <= u.
 ///
-/// Method (see DESIGN.md):
+/// Method (see docs/solver.md):
 ///  1. Start from the projection of the warm start (or of w0) onto the feasible set.
 ///  2. Primal-dual active-set polish: the current point's own pieces, corrected by its
 ///     certificate's multiplier, guess which assets buy, sell, hold or sit on a bound. The buying
@@ -15,8 +15,8 @@
 ///  3. If it stalls (singular or ill-conditioned Sigma_FF, where guesses overshoot), a primal
 ///     active-set method (Nocedal & Wright, Algorithm 16.3) from the best point: a descent
 ///     method that releases one constraint per round and terminates.
-///  4. The vertex minimising the linearisation of F (the certificate's linear program): the
-///     answer when lam is so small that F is a linear program up to rounding.
+///  4. With lam = 0 (or Sigma = 0) instead of steps 2-5: the vertex minimising the costs (the
+///     certificate's linear program with g = 0), which is then the exact answer.
 ///  5. Last resort: accelerated proximal gradient (FISTA with the exact prox and gradient-based
 ///     adaptive restart, O'Donoghue & Candes 2015) for a growing budget of iterations, then the
 ///     polish again from the best point.

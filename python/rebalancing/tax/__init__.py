@@ -1,6 +1,6 @@
 """Tax lots, wash sales, lot relief, a durable SQLite ledger, Form 8949 and loss harvesting.
 
-US rules as written in the project's TAX_RULES (holding period §1, wash sales §2–5, lot relief
+US rules as written in docs/tax_rules.md (holding period §1, wash sales §2–5, lot relief
 §6, harvesting convention §7), with exact ``Decimal`` arithmetic:
 
 * :class:`Ledger` — accounts (taxable, IRA, Roth), buys, reinvestments, deposits, sales by

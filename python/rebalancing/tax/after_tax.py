@@ -2,7 +2,7 @@ r"""After-tax figures of a backtest: every trade recorded in a tax-lot ledger, t
 
 :func:`after_tax` replays a :class:`~rebalancing.backtest.BacktestResult` in a taxable
 :class:`~rebalancing.tax.Ledger` (so holding periods, lot relief and wash sales follow
-TAX_RULES exactly) and charges the tax. Conventions:
+docs/tax_rules.md exactly) and charges the tax. Conventions:
 
 * prices are the returns compounded from 100 (``P_t = 100 \prod_{s \le t} (1 + r_s)``); the
   initial portfolio is bought the day before the first row at 100;

@@ -1,4 +1,4 @@
-r"""Tax-loss harvesting into substitutes, and swapping back (TAX_RULES §7).
+r"""Tax-loss harvesting into substitutes, and swapping back (docs/tax_rules.md §7).
 
 :func:`harvest` sells lots standing at a loss and buys a *substitute* (a security the caller
 declares similar but not substantially identical) with the proceeds; :func:`swap_back` returns

@@ -1,4 +1,4 @@
-r"""Holding period and character (short- or long-term) of a sale, TAX_RULES §1.
+r"""Holding period and character (short- or long-term) of a sale, docs/tax_rules.md §1.
 
 A holding period starts on the day after the trade date and includes the sale date (Rev. Rul.
 66-97, 70-598). A lot is long-term only if it was held for *more than one year*, counted in

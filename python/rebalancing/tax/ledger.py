@@ -48,7 +48,7 @@ group from the sale date through ``sale date + 30 days`` inclusive (:meth:`can_b
 ledger does not know about sales that have not happened. :meth:`buy` is a record of a trade
 and is always accepted (buying during a block washes the loss, which the ledger then accounts
 for); :meth:`reinvest` and :meth:`deposit` of a blocked ticker are **redirected** to the
-substitute (TAX_RULES §7) — the one named by ``substitute=`` or else the one the harvest that
+substitute (docs/tax_rules.md §7) — the one named by ``substitute=``, else the one the harvest that
 created the block bought — at ``substitute_price``: the cash ``shares × price`` buys
 ``⌊cash / substitute_price⌋`` substitute shares to :data:`SHARE_QUANTUM` (the remainder is
 returned as ``cash_left``). The redirected lot records the ticker it stands in for
@@ -454,7 +454,7 @@ class Ledger:
         """Record a purchase of ``shares`` of ``ticker`` at ``price`` per share on ``date``.
 
         The new lot's basis is ``shares × price``. A purchase within 30 days of a loss sale of
-        a substantially identical security washes that loss (TAX_RULES §2–5), whenever either
+        a substantially identical security washes the loss (docs/tax_rules.md §2–5), whenever either
         was recorded.
         """
         return self._acquire("buy", date, ticker, shares, price, account)
@@ -797,7 +797,7 @@ class Ledger:
 
         Columns: ``sale`` (event seq), ``lot_id``, ``account``, ``kind``, ``ticker``,
         ``shares``, ``acquired`` (adjusted), ``original``, ``sold``, ``proceeds``, ``basis``,
-        ``gain`` (proceeds − basis), ``term`` (``"short"``/``"long"``, TAX_RULES §1 on the
+        ``gain`` (proceeds − basis), ``term`` (``"short"``/``"long"``, docs/tax_rules.md §1 on the
         adjusted date), ``wash_disallowed`` (loss disallowed, deferred and permanent),
         ``permanent_disallowed`` (the part lost for good to IRA replacements), ``permanent``
         (bool), ``reported_gain`` (gain + wash_disallowed, Form 8949 (h)), ``matched`` (shares

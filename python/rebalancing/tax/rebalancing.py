@@ -3,7 +3,7 @@ r"""Tax-aware rebalancing: the certified solver with the tax of every lot in its
 For an account's open lots (:class:`~rebalancing.tax.Ledger`), selling a fraction :math:`\delta`
 of the portfolio's value :math:`V` out of a lot with adjusted basis :math:`b` per share at price
 :math:`p` realizes a gain of :math:`\delta V (1 - b/p)`, taxed at the lot's rate :math:`\tau`
-(short- or long-term by its adjusted acquisition date, TAX_RULES §1). Per unit of weight sold
+(short or long term by its adjusted acquisition date, docs/tax_rules.md §1). Per unit of weight sold
 the tax is therefore :math:`t = \tau (1 - b/p)` — negative for a loss (a benefit). An asset's
 cost of selling is piecewise linear: lots are taken cheapest first (ascending :math:`t`, so the
 curve is convex), each lot a tranche of width :math:`\text{shares} \cdot p / V` at cost

@@ -1,4 +1,4 @@
-r"""Lot relief: which lots a sell order takes its shares from, TAX_RULES §6.
+r"""Lot relief: which lots a sell order takes its shares from, docs/tax_rules.md §6.
 
 Every method looks at lots as they stand for the sale: wash-adjusted basis and adjusted
 acquisition dates (a replacement lot carries the holding period of the shares it replaced, so

@@ -1,4 +1,4 @@
-r"""Wash-sale matching, TAX_RULES §2–5: which shares replace a loss, and what they inherit.
+r"""Wash-sale matching, docs/tax_rules.md §2–5: which shares replace a loss, and what they inherit.
 
 **The rule.** A loss on selling shares is disallowed to the extent that substantially identical
 (SI) shares are acquired within the 61-day window :math:`[S - 30, S + 30]` around the sale date
@@ -21,9 +21,9 @@ and its acquisition date becomes
 .. math::  \text{adjusted} = \min\bigl(R,\ \max(A,\ R - (S - A))\bigr)
 
 with :math:`A` the sold shares' (adjusted) acquisition date and :math:`R` the replacement's trade
-date. For :math:`R \ge S` this is TAX_RULES' :math:`R - (S - A)`; for :math:`R < S` it is
-:math:`A`. *Choice:* TAX_RULES writes ``max(A, R − (S − A))`` alone, which for a replacement
-bought **before the sold lot itself** (:math:`R < A`) would move the replacement's date *later*,
+date. For :math:`R \ge S` this is the rule's :math:`R - (S - A)`; for :math:`R < S` it is
+:math:`A`. *Choice:* the rule is often written ``max(A, R − (S − A))`` alone, which for a
+replacement bought **before the sold lot itself** (:math:`R < A`) would move its date *later*,
 shortening a holding period the same rules say is *added to*; we never move a replacement's date
 past its own trade date, hence the outer ``min``. If the replacement is in an IRA or Roth IRA the
 loss is disallowed permanently: no basis changes anywhere (Rev. Rul. 2008-5). A replacement sold
