@@ -240,7 +240,7 @@ def test_demo_without_matplotlib_says_so(tmp_path: Path, monkeypatch: pytest.Mon
     def missing() -> None:
         raise ImportError("plots need matplotlib: pip install 'rebalancing[plot]'")
 
-    monkeypatch.setattr(rebalancing.plots, "_pyplot", missing)
+    monkeypatch.setattr(rebalancing.plots, "_figure_class", missing)
     import rebalancing.cli
 
     original = rebalancing.cli.stock_policies
