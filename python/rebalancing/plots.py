@@ -105,6 +105,20 @@ def _legend(ax: Any, **kwargs: Any) -> None:
     ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0.0, fontsize=8, **kwargs)
 
 
+def _distinct_colors(ax: Any, n: int) -> None:
+    """Give ``n`` series ``n`` different colours: the default cycle repeats after ten, which
+    made two of the demo's thirteen policies (or of twenty tickers) look the same."""
+    if n <= 10:
+        return
+    from matplotlib import colormaps
+
+    if n <= 20:
+        colors = list(colormaps["tab20"].colors)[:n]
+    else:
+        colors = [colormaps["turbo"](t) for t in np.linspace(0.05, 0.95, n)]
+    ax.set_prop_cycle(color=colors)
+
+
 # --- words and ticks -------------------------------------------------------------------------
 
 # pandas offset classes (by name fragment, most specific first) and what a reader calls them.
@@ -256,9 +270,10 @@ def _label_points(
     crowding = [int((np.hypot(*(points - p).T) < near).sum()) for p in points]
     order = sorted(range(len(labels)), key=lambda i: (-crowding[i], i))
     chosen: dict[int, tuple[float, float, int, int]] = {}
+    leaders: list[tuple[np.ndarray, np.ndarray]] = []  # point to label centre, once placed
     for i in order:
         (px, py), (w, h) = points[i], sizes[i]
-        best: tuple[float, _Box, tuple[float, float, int, int]] | None = None
+        best: Any = None  # (cost, box, offsets and directions, leader line or None)
         for rank, (dx, dy) in enumerate(_DIRECTIONS):
             for dist in _DISTANCES_PT:
                 ox, oy = dx * dist * px_per_pt, dy * dist * px_per_pt
@@ -274,20 +289,33 @@ def _label_points(
                     continue
                 if any(_overlap(box, other) for other in blocked):
                     continue
+                if any(_segment_crosses(a, b, box) for a, b in leaders):
+                    continue
+                # Its leader line (if any) may not cross another label or point either.
+                centre = np.array([x0 + w / 2, y0 + h / 2])
+                leader = (points[i], centre) if dist > _DISTANCES_PT[0] else None
+                if leader is not None and any(
+                    _segment_crosses(*leader, other)
+                    for k, other in enumerate(blocked)
+                    if k != i  # its own point, where the line starts
+                ):
+                    continue
                 crossings = sum(_segment_crosses(a, b, box) for a, b in segments)
                 cost = dist + rank + 12.0 * crossings
                 if best is None or cost < best[0]:
-                    best = (cost, box, (dx * dist, dy * dist, dx, dy))
+                    best = (cost, box, (dx * dist, dy * dist, dx, dy), leader)
         if best is None:
             continue  # no free spot: unlabelled rather than overlapping (never seen on real data)
         blocked.append(best[1])
         chosen[i] = best[2]
+        if best[3] is not None:
+            leaders.append(best[3])
     annotations = []
     for i, (ox, oy, dx, dy) in sorted(chosen.items()):
         text, x, y = labels[i]
         # Right next to its point a label needs no line; further out a thin line says which
         # point it names (without one, a label between two points is ambiguous).
-        leader = max(abs(ox), abs(oy)) > _DISTANCES_PT[0]
+        leader = max(abs(ox), abs(oy)) > _DISTANCES_PT[0]  # as in the placement above
         annotation = ax.annotate(
             text,
             (x, y),
@@ -329,6 +357,7 @@ def plot_drift(
     if resample is not None:
         title += f" (maximum {_per_period(resample)})"
     fig, ax = _axes(ax, title, "date", "max |w − w*| (percentage points)")
+    _distinct_colors(ax, len(results))
     for name, res in results.items():
         drift = res.drift * 100
         if resample is not None:
@@ -345,6 +374,7 @@ def plot_cumulative_cost(results: Mapping[str, BacktestLike], ax: Any = None) ->
     fig, ax = _axes(
         ax, "Cumulative trading cost", "date", "cumulative cost (bp of portfolio value)"
     )
+    _distinct_colors(ax, len(results))
     for name, res in results.items():
         total = res.costs.sum(axis=1).cumsum() * 1e4
         ax.plot(total.index, total.to_numpy(), label=name, linewidth=1.0)
@@ -356,6 +386,7 @@ def plot_cumulative_cost(results: Mapping[str, BacktestLike], ax: Any = None) ->
 
 def _plot_nav(results: Mapping[str, BacktestLike], ax: Any, title: str) -> Any:
     fig, ax = _axes(ax, title, "date", "portfolio value (currency units)")
+    _distinct_colors(ax, len(results))
     for name, res in results.items():
         ax.plot(res.nav.index, res.nav.to_numpy(), label=name, linewidth=1.0)
     values = np.concatenate([res.nav.to_numpy() for res in results.values()])
@@ -400,7 +431,9 @@ def plot_frontier(
     off_chart = others[others["tracking_error"] > ceiling]
     others = others.drop(off_chart.index)
     if len(others):
-        ax.scatter(others["cost_bps"], others["tracking_error"] * 100, marker="x", label="other")
+        # "other" only means something beside families; alone, the points need no legend.
+        label = "other" if families else None
+        ax.scatter(others["cost_bps"], others["tracking_error"] * 100, marker="x", label=label)
     for name, row in off_chart.iterrows():
         ax.plot(
             [],
@@ -410,11 +443,12 @@ def plot_frontier(
             "\n(off the chart)",
         )
     drawn = table.drop(off_chart.index)
-    # A log scale cannot show a zero cost, so it is used only when every drawn cost is positive.
-    _log_scale_if_wide(ax, "x", drawn["cost_bps"].to_numpy(), ratio=20.0)
     # Room around the outermost points, so that their labels fit inside the axes.
     ax.margins(x=0.08, y=0.08)
-    _legend(ax)
+    # A log scale cannot show a zero cost, so it is used only when every drawn cost is positive.
+    _log_scale_if_wide(ax, "x", drawn["cost_bps"].to_numpy(), ratio=20.0)
+    if families or len(off_chart):
+        _legend(ax)
     _label_points(
         ax,
         [(str(n), r["cost_bps"], r["tracking_error"] * 100) for n, r in drawn.iterrows()],
@@ -487,6 +521,7 @@ def _plot_weights(result: BacktestLike, ax: Any) -> Any:
     )
     weights = result.weights * 100
     columns = [str(c) for c in weights.columns]
+    _distinct_colors(ax, len(columns))
     if (weights.to_numpy() >= 0).all():
         # Stacked, the bands show each holding's share and add up to 100 %.
         ax.stackplot(weights.index, weights.to_numpy().T, labels=columns, linewidth=0)
