@@ -271,6 +271,7 @@ def _label_points(
     order = sorted(range(len(labels)), key=lambda i: (-crowding[i], i))
     chosen: dict[int, tuple[float, float, int, int]] = {}
     leaders: list[tuple[np.ndarray, np.ndarray]] = []  # point to label centre, once placed
+    zeros = np.zeros(len(points))
     for i in order:
         (px, py), (w, h) = points[i], sizes[i]
         best: Any = None  # (cost, box, offsets and directions, leader line or None)
@@ -301,7 +302,13 @@ def _label_points(
                 ):
                     continue
                 crossings = sum(_segment_crosses(a, b, box) for a, b in segments)
-                cost = dist + rank + 12.0 * crossings
+                # A label nearer another point than its own reads as that point's name.
+                gaps = np.hypot(
+                    np.maximum.reduce([box[0] - points[:, 0], points[:, 0] - box[2], zeros]),
+                    np.maximum.reduce([box[1] - points[:, 1], points[:, 1] - box[3], zeros]),
+                )
+                misleading = bool((np.delete(gaps, i) < gaps[i]).any())
+                cost = dist + rank + 12.0 * crossings + 40.0 * misleading
                 if best is None or cost < best[0]:
                     best = (cost, box, (dx * dist, dy * dist, dx, dy), leader)
         if best is None:
@@ -378,7 +385,6 @@ def plot_cumulative_cost(results: Mapping[str, BacktestLike], ax: Any = None) ->
     for name, res in results.items():
         total = res.costs.sum(axis=1).cumsum() * 1e4
         ax.plot(total.index, total.to_numpy(), label=name, linewidth=1.0)
-    ax.set_ylim(bottom=0)
     if len(results) > 1:
         _legend(ax)
     return fig
@@ -549,7 +555,6 @@ def _plot_costs(result: BacktestLike, ax: Any) -> Any:
     if len(paid) != 1:  # the total is the line itself when only one component is paid
         total = costs.sum(axis=1).cumsum()
         ax.plot(total.index, total.to_numpy(), label="total", color="black", linewidth=1.2)
-    ax.set_ylim(bottom=0)
     _legend(ax)
     return fig
 
