@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import itertools
 import os
+import pickle
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -391,3 +392,18 @@ def test_results_are_duck_typed() -> None:
     ax = plots.plot_comparison([stub], "frontier").axes[0]
     assert [t.get_text() for t in ax.texts] == ["stub"]
     assert ax.get_yscale() == ax.get_xscale() == "linear"
+
+
+def test_figures_show_in_ipython_without_pyplot_and_pickle(
+    stocks20: dict[str, rb.BacktestResult],
+) -> None:
+    """A notebook user who never imported pyplot sees the chart, not '<Figure size ...>'."""
+    fig = plots.plot_backtest(stocks20["monthly"], "nav")
+    png = fig._repr_png_()
+    assert png.startswith(b"\x89PNG") and len(png) > 10_000
+    formatters = pytest.importorskip("IPython.core.formatters")
+    shown = formatters.DisplayFormatter().format(fig)[0]
+    assert shown["image/png"] == png
+    again = pickle.loads(pickle.dumps(fig))
+    assert type(again) is type(fig)
+    np.testing.assert_allclose(again.axes[0].lines[0].get_ydata(), stocks20["monthly"].nav)

@@ -24,6 +24,8 @@ The results are used through their public attributes only (``policy``, ``index``
 
 from __future__ import annotations
 
+import functools
+import io
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
@@ -66,14 +68,38 @@ class BacktestLike(Protocol):
 # --- matplotlib, without pyplot --------------------------------------------------------------
 
 
+@functools.cache
 def _figure_class() -> Any:
-    # matplotlib.figure, never matplotlib.pyplot: importing pyplot resolves (and may switch) the
-    # user's backend, and its figures stay open in pyplot's list until closed.
+    """matplotlib's Figure, extended to show itself in IPython and Jupyter.
+
+    matplotlib.figure, never matplotlib.pyplot: importing pyplot resolves (and may switch) the
+    user's backend, and its figures stay open in pyplot's list until closed. A figure made
+    without pyplot is displayed by IPython as text only (its PNG formatter is registered when
+    pyplot loads the inline backend), hence the ``_repr_png_``.
+    """
     try:
         from matplotlib.figure import Figure
     except ImportError as err:  # pragma: no cover - depends on the environment
         raise ImportError("plots need matplotlib: pip install 'rebalancing[plot]'") from err
-    return Figure
+
+    class NotebookFigure(Figure):
+        def _repr_png_(self) -> bytes:
+            buffer = io.BytesIO()
+            self.savefig(buffer, format="png")
+            return buffer.getvalue()
+
+    # Found by name for pickling, through the module's __getattr__ below.
+    NotebookFigure.__module__ = __name__
+    NotebookFigure.__qualname__ = "NotebookFigure"
+    return NotebookFigure
+
+
+def __getattr__(name: str) -> Any:
+    # The figure class is made on first use (matplotlib is optional and imported late); pickle
+    # finds it again as rebalancing.plots.NotebookFigure.
+    if name == "NotebookFigure":
+        return _figure_class()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def available() -> bool:
@@ -113,7 +139,7 @@ def _distinct_colors(ax: Any, n: int) -> None:
     from matplotlib import colormaps
 
     if n <= 20:
-        colors = list(colormaps["tab20"].colors)[:n]
+        colors = list(colormaps["tab20"](np.arange(n)))  # its n first colours
     else:
         colors = [colormaps["turbo"](t) for t in np.linspace(0.05, 0.95, n)]
     ax.set_prop_cycle(color=colors)
@@ -322,7 +348,7 @@ def _label_points(
         text, x, y = labels[i]
         # Right next to its point a label needs no line; further out a thin line says which
         # point it names (without one, a label between two points is ambiguous).
-        leader = max(abs(ox), abs(oy)) > _DISTANCES_PT[0]  # as in the placement above
+        with_line = max(abs(ox), abs(oy)) > _DISTANCES_PT[0]  # as in the placement above
         annotation = ax.annotate(
             text,
             (x, y),
@@ -332,7 +358,7 @@ def _label_points(
             va="bottom" if dy > 0 else "top" if dy < 0 else "center",
             fontsize=fontsize,
             arrowprops={"arrowstyle": "-", "color": "0.5", "lw": 0.5, "shrinkA": 0, "shrinkB": 3}
-            if leader
+            if with_line
             else None,
         )
         annotation.set_in_layout(False)
