@@ -27,9 +27,10 @@ from __future__ import annotations
 import functools
 import io
 import math
+import warnings
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 import numpy as np
 import pandas as pd
@@ -175,8 +176,7 @@ def _plain_number(value: float, _pos: object = None) -> str:
         return f"{value:g}"
     if abs(value) < 1e-4:
         return f"{value:.0e}"
-    text = f"{value:,.6f}".rstrip("0").rstrip(".")
-    return text
+    return f"{value:,.6f}".rstrip("0").rstrip(".")
 
 
 def _log_ticks(lo: float, hi: float, subs: Sequence[float]) -> int:
@@ -221,7 +221,17 @@ _Box = tuple[float, float, float, float]  # x0, y0, x1, y1 in display pixels
 # left, ... A label placed further out than the first ring gets a thin leader line to its point.
 _DIRECTIONS = ((1, 0), (1, 1), (1, -1), (-1, 0), (-1, 1), (-1, -1), (0, 1), (0, -1))
 _DISTANCES_PT = (5.5, 10.0, 16.0, 23.0, 31.0, 41.0, 53.0, 67.0)  # the first clears a marker
-_PAD_PT = 1.5  # kept clear around every label, so that a re-layout by a pixel cannot make touch
+_PAD_PT = 1.5  # kept clear around every label, so that a re-layout by a pixel cannot make two touch
+
+
+class _Spot(NamedTuple):
+    """A place for a label: its cost, its box (padded), where it is and its leader line."""
+
+    cost: float
+    box: _Box
+    direction: tuple[int, int]
+    distance: float  # points, along each axis of the direction
+    leader: tuple[np.ndarray, np.ndarray] | None  # point to label centre
 
 
 def _overlap(a: _Box, b: _Box) -> bool:
@@ -295,12 +305,12 @@ def _label_points(
     near = 40 * px_per_pt
     crowding = [int((np.hypot(*(points - p).T) < near).sum()) for p in points]
     order = sorted(range(len(labels)), key=lambda i: (-crowding[i], i))
-    chosen: dict[int, tuple[float, float, int, int]] = {}
-    leaders: list[tuple[np.ndarray, np.ndarray]] = []  # point to label centre, once placed
+    chosen: dict[int, _Spot] = {}
+    leaders: list[tuple[np.ndarray, np.ndarray]] = []
     zeros = np.zeros(len(points))
     for i in order:
         (px, py), (w, h) = points[i], sizes[i]
-        best: Any = None  # (cost, box, offsets and directions, leader line or None)
+        best: _Spot | None = None
         for rank, (dx, dy) in enumerate(_DIRECTIONS):
             for dist in _DISTANCES_PT:
                 ox, oy = dx * dist * px_per_pt, dy * dist * px_per_pt
@@ -318,7 +328,9 @@ def _label_points(
                     continue
                 if any(_segment_crosses(a, b, box) for a, b in leaders):
                     continue
-                # Its leader line (if any) may not cross another label or point either.
+                # Right next to its point a label needs no line; further out a thin line says
+                # which point it names (without one, a label between two points is ambiguous).
+                # That line may not cross another label or point either.
                 centre = np.array([x0 + w / 2, y0 + h / 2])
                 leader = (points[i], centre) if dist > _DISTANCES_PT[0] else None
                 if leader is not None and any(
@@ -335,30 +347,35 @@ def _label_points(
                 )
                 misleading = bool((np.delete(gaps, i) < gaps[i]).any())
                 cost = dist + rank + 12.0 * crossings + 40.0 * misleading
-                if best is None or cost < best[0]:
-                    best = (cost, box, (dx * dist, dy * dist, dx, dy), leader)
+                if best is None or cost < best.cost:
+                    best = _Spot(cost, box, (dx, dy), dist, leader)
         if best is None:
-            continue  # no free spot: unlabelled rather than overlapping (never seen on real data)
-        blocked.append(best[1])
-        chosen[i] = best[2]
-        if best[3] is not None:
-            leaders.append(best[3])
+            continue  # no free spot (in very small axes): unlabelled rather than overlapping
+        blocked.append(best.box)
+        chosen[i] = best
+        if best.leader is not None:
+            leaders.append(best.leader)
+    missing = [labels[i][0] for i in range(len(labels)) if i not in chosen]
+    if missing:
+        warnings.warn(
+            f"no room to label {', '.join(missing)} without overlap: give the plot larger axes",
+            UserWarning,
+            stacklevel=3,  # the plot function's caller
+        )
     annotations = []
-    for i, (ox, oy, dx, dy) in sorted(chosen.items()):
+    for i, spot in sorted(chosen.items()):
         text, x, y = labels[i]
-        # Right next to its point a label needs no line; further out a thin line says which
-        # point it names (without one, a label between two points is ambiguous).
-        with_line = max(abs(ox), abs(oy)) > _DISTANCES_PT[0]  # as in the placement above
+        (dx, dy), dist = spot.direction, spot.distance
         annotation = ax.annotate(
             text,
             (x, y),
-            xytext=(ox, oy),
+            xytext=(dx * dist, dy * dist),
             textcoords="offset points",
             ha="left" if dx > 0 else "right" if dx < 0 else "center",
             va="bottom" if dy > 0 else "top" if dy < 0 else "center",
             fontsize=fontsize,
             arrowprops={"arrowstyle": "-", "color": "0.5", "lw": 0.5, "shrinkA": 0, "shrinkB": 3}
-            if with_line
+            if spot.leader is not None
             else None,
         )
         annotation.set_in_layout(False)
