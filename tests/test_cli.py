@@ -232,9 +232,6 @@ def test_frontier_leaves_a_far_outlier_off_the_chart() -> None:
     assert labels[0] == "calendar"
     assert labels[1].startswith("never: 0.00 bp/yr, TE 5.00%")
     assert [t.get_text() for t in ax.texts] == ["monthly", "quarterly"]
-    import matplotlib.pyplot as plt
-
-    plt.close(fig)
 
 
 def test_demo_without_matplotlib_says_so(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -243,7 +240,7 @@ def test_demo_without_matplotlib_says_so(tmp_path: Path, monkeypatch: pytest.Mon
     def missing() -> None:
         raise ImportError("plots need matplotlib: pip install 'rebalancing[plot]'")
 
-    monkeypatch.setattr(rebalancing.plots, "_pyplot", missing)
+    monkeypatch.setattr(rebalancing.plots, "_figure_class", missing)
     import rebalancing.cli
 
     original = rebalancing.cli.stock_policies
