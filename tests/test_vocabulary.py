@@ -246,3 +246,14 @@ def test_a_value_that_overflows_float64_is_an_error_naming_the_date() -> None:
     returns = pd.DataFrame(1e9, index=index, columns=["A", "B"])  # ×1e9 a day: 1e360 by day 40
     with pytest.raises(ValueError, match=r"overflows float64 on 2021-02-1\d"):
         rb.backtest(returns, [0.5, 0.5], rb.Never())
+
+
+def test_backtest_results_plot_themselves() -> None:
+    pytest.importorskip("matplotlib")
+    res = rb.backtest(_returns(), TARGET, rb.Calendar("monthly"), costs=0.001)
+    fig = res.plot()
+    np.testing.assert_array_equal(fig.axes[0].lines[0].get_ydata(), res.nav.to_numpy())
+    drift = res.plot("drift")
+    assert drift.axes[0].get_title().startswith("monthly")
+    with pytest.raises(ValueError, match="kind must be one of"):
+        res.plot("returns")

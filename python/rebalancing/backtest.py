@@ -59,7 +59,7 @@ from typing import TYPE_CHECKING, Any, Literal, TypedDict
 import numpy as np
 import pandas as pd
 
-from rebalancing import _core
+from rebalancing import _core, plots
 from rebalancing._validation import (
     WEIGHT_SUM_TOLERANCE,
     align_to_tickers,
@@ -147,6 +147,12 @@ class BacktestResult:
     def rebalances(self) -> int:
         """The number of periods in which the policy traded."""
         return int(np.count_nonzero(self.raw["traded"]))
+
+    def plot(self, kind: str = "nav", ax: Any = None, **kwargs: Any) -> Any:
+        """Plot this backtest over time: ``"nav"``, ``"drift"``, ``"weights"`` or ``"costs"``
+        (:func:`rebalancing.plots.plot_backtest`; needs the ``[plot]`` extra). Returns the
+        figure, drawn on ``ax`` if given; the matplotlib backend is left alone."""
+        return plots.plot_backtest(self, kind, ax, **kwargs)
 
     def _frame(self, values: np.ndarray) -> pd.DataFrame:
         return pd.DataFrame(np.array(values), index=self.index, columns=self.tickers)
