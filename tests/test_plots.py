@@ -137,7 +137,7 @@ import pandas as pd
 import rebalancing as rb
 from rebalancing import datasets, plots
 m = datasets.load_stocks_bonds_bills()[["stocks", "bonds"]].iloc[:120]
-res = rb.backtests(m, {{"stocks": 0.6, "bonds": 0.4}}, [rb.Calendar("annual"), rb.Never()], 10.0)
+res = rb.backtests(m, {{"stocks": 0.6, "bonds": 0.4}}, [rb.Calendar("annual"), rb.Never()], 0.001)
 figures = [plots.plot_backtest(res["annual"], k) for k in ("nav", "drift", "weights", "costs")]
 figures += [plots.plot_comparison(res, k) for k in ("nav", "drift", "costs", "frontier")]
 figures[2].savefig(r"{tmp_path}/weights.png")
