@@ -162,6 +162,58 @@ def test_backtest_command_errors_name_the_problem(user_files, tmp_path: Path) ->
     assert result.exit_code == 2 and "--cost-bps" in result.output
 
 
+def _no_traceback(result) -> None:  # type: ignore[no-untyped-def]
+    assert isinstance(result.exception, SystemExit) or result.exception is None, result.exception
+    assert "Traceback" not in result.output
+
+
+def test_a_text_cell_in_the_returns_is_named(user_files, tmp_path: Path) -> None:
+    _, returns_path, target_path = user_files
+    frame = pd.read_parquet(returns_path).astype(object)
+    frame.iloc[3, 1] = "n/a?"
+    bad = tmp_path / "bad.csv"
+    frame.to_csv(bad)
+    result = CliRunner().invoke(
+        main,
+        ["backtest", "--returns", str(bad), "--target", str(target_path), "--policy", "monthly"],
+    )
+    _no_traceback(result)
+    column, row = frame.columns[1], pd.Timestamp(frame.index[3]).date()
+    assert result.exit_code == 2
+    assert f"'n/a?' in column '{column}', row {row} is not a number" in result.output
+
+
+def test_an_unwritable_out_is_found_before_the_run_and_nothing_is_left(
+    user_files, tmp_path: Path
+) -> None:
+    _, returns_path, target_path = user_files
+    base = ["backtest", "--returns", str(returns_path), "--target", str(target_path)]
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    result = CliRunner().invoke(main, [*base, "--policy", "monthly", "--out", str(blocker / "x")])
+    _no_traceback(result)
+    assert result.exit_code == 2 and "cannot write to" in result.output
+    assert "backtests" not in result.output  # refused before any backtest ran
+    # A run refused after the folder was made leaves no folder behind.
+    percent = tmp_path / "percent.csv"
+    pd.read_csv(target_path, index_col=0).mul(100).to_csv(percent)
+    out = tmp_path / "new" / "deeper"
+    result = CliRunner().invoke(
+        main,
+        [*base[:3], "--target", str(percent), "--policy", "monthly", "--out", str(out)],
+    )
+    _no_traceback(result)
+    assert result.exit_code == 1 and "not percent" in result.output
+    assert not (tmp_path / "new").exists()
+
+
+@pytest.mark.parametrize(("lam", "code"), [("-1", 2), ("abc", 2), ("inf", 1)])
+def test_a_bad_lambda_in_the_example_is_a_clear_error(lam: str, code: int) -> None:
+    result = CliRunner().invoke(main, ["example", "--lam", lam])
+    _no_traceback(result)
+    assert result.exit_code == code and "lam" in result.output.lower()
+
+
 @pytest.mark.parametrize(
     ("spec", "name"),
     [

@@ -11,9 +11,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import re
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any, cast
 
@@ -155,7 +156,48 @@ def equal_cost_comparison(
     return matched_table
 
 
-@click.group()
+class _Group(click.Group):
+    """Bad input found by the library (ValueError, TypeError: their messages name the argument)
+    is reported as a click error, never as a traceback."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except (ValueError, TypeError) as err:
+            raise click.ClickException(str(err)) from err
+
+
+@contextlib.contextmanager
+def _output_folder(path: Path | None, option: str = "--out") -> Iterator[None]:
+    """Creates ``path`` before any work, so that an unwritable folder is found before a long run,
+    and removes what it created if the run fails: a refused command leaves no folder behind."""
+    if path is None:
+        yield
+        return
+    created = [p for p in (path, *path.parents) if not p.exists()]
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        probe = path / ".rebalancing-write-test"
+        probe.touch()
+        probe.unlink()
+    except OSError as err:
+        _remove_empty(created)
+        reason = err.strerror or str(err)
+        raise click.BadParameter(f"cannot write to {path}: {reason}", param_hint=option) from None
+    try:
+        yield
+    except BaseException:
+        _remove_empty(created)
+        raise
+
+
+def _remove_empty(folders: list[Path]) -> None:
+    for folder in folders:  # deepest first
+        with contextlib.suppress(OSError):
+            folder.rmdir()
+
+
+@click.group(cls=_Group)
 @click.version_option(__version__, package_name="rebalancing", prog_name="rebalancing")
 def main() -> None:
     """Portfolio rebalancing with a certified C++ core."""
@@ -181,7 +223,11 @@ def demo(out: Path, cost_bps: float, no_plots: bool) -> None:
     """The main job: compare rebalancing policies on the embedded real data."""
     start = time.perf_counter()
     pd.set_option("display.width", 160)
-    out.mkdir(parents=True, exist_ok=True)
+    with _output_folder(out):
+        _demo(out, cost_bps, no_plots, start)
+
+
+def _demo(out: Path, cost_bps: float, no_plots: bool, start: float) -> None:
     notes: list[str] = []
 
     # (a) 60/40 stocks/bonds since 1926.
@@ -346,11 +392,28 @@ def _read_returns(path: Path, prices: bool) -> pd.DataFrame:
         raise click.BadParameter(
             f"{path}: the first column must hold dates ({err})", param_hint="--returns"
         ) from err
-    frame = frame.sort_index()
+    frame = _numbers(frame.sort_index(), path, "--returns")
     if prices:
         frame = frame.pct_change(fill_method=None).iloc[1:]
-    floats: pd.DataFrame = frame.astype(float)
-    return floats
+    return frame
+
+
+def _row_name(label: Any) -> str:
+    return str(label.date()) if isinstance(label, pd.Timestamp) else str(label)
+
+
+def _numbers(frame: pd.DataFrame, path: Path, option: str) -> pd.DataFrame:
+    """Every cell as a float; a cell that is not a number is named by column and row."""
+    numbers = frame.apply(pd.to_numeric, errors="coerce").astype(float)
+    bad = numbers.isna().to_numpy() & frame.notna().to_numpy()
+    if bad.any():
+        row, col = (int(i) for i in np.argwhere(bad)[0])
+        raise click.BadParameter(
+            f"{path}: {frame.iloc[row, col]!r} in column {frame.columns[col]!r}, row "
+            f"{_row_name(frame.index[row])} is not a number",
+            param_hint=option,
+        )
+    return numbers
 
 
 def _read_target(path: Path) -> pd.Series:
@@ -359,7 +422,7 @@ def _read_target(path: Path) -> pd.Series:
         raise click.BadParameter(
             f"{path}: expected two columns, ticker and weight", param_hint="--target"
         )
-    return frame.iloc[:, 0].astype(float)
+    return _numbers(frame, path, "--target").iloc[:, 0]
 
 
 def _read_flows(path: Path) -> pd.Series:
@@ -367,7 +430,7 @@ def _read_flows(path: Path) -> pd.Series:
     try:
         if frame.shape[1] != 1:
             raise ValueError("expected two columns, date and amount")
-        flows = frame.iloc[:, 0].astype(float)
+        flows = _numbers(frame, path, "--flows").iloc[:, 0]
         flows.index = pd.DatetimeIndex(pd.to_datetime(flows.index))
     except (ValueError, TypeError) as err:
         raise click.BadParameter(f"{path}: {err}", param_hint="--flows") from err
@@ -483,6 +546,33 @@ def backtest_command(
         raise click.UsageError("give at least one --policy or a --policies file")
     if cost_bps < 0:
         raise click.BadParameter("must be >= 0", param_hint="--cost-bps")
+    with _output_folder(out):
+        _backtest_command(
+            returns_path,
+            prices,
+            target_path,
+            policies,
+            cost_bps,
+            tax,
+            initial_nav,
+            flows,
+            flow_to,
+            out,
+        )
+
+
+def _backtest_command(
+    returns_path: Path,
+    prices: bool,
+    target_path: Path,
+    policies: dict[str, Policy],
+    cost_bps: float,
+    tax: TaxPolicy | None,
+    initial_nav: float,
+    flows: Any,
+    flow_to: str,
+    out: Path | None,
+) -> None:
     returns = _read_returns(returns_path, prices)
     target = _read_target(target_path)
     try:
@@ -563,7 +653,7 @@ def example_portfolio() -> tuple[pd.Series, pd.Series, pd.DataFrame, pd.Series]:
     "--lam",
     "lams",
     multiple=True,
-    type=float,
+    type=click.FloatRange(min=0.0),
     default=(1.0, 10.0, 100.0),
     show_default=True,
     help="Risk aversion λ; repeat for several.",
