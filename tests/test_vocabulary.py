@@ -257,3 +257,63 @@ def test_backtest_results_plot_themselves() -> None:
     assert drift.axes[0].get_title().startswith("monthly")
     with pytest.raises(ValueError, match="kind must be one of"):
         res.plot("returns")
+
+
+# --- small defects found by using the library as a new user would ---------------------------------
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: rb.CostAware(True),
+        lambda: rb.CostAware(10.0, window=True),
+        lambda: rb.CostAware(10.0, factors=True),
+        lambda: rb.Threshold(0.05, to="inner", inner=True),
+        lambda: rb.backtest(_returns(), TARGET, rb.Never(), initial_nav=True),
+        lambda: rb.backtest(_returns(), TARGET, rb.Never(), periods_per_year=True),
+        lambda: rb.solve(CURRENT, TARGET, COV, 0.001, lam=True),
+    ],
+)
+def test_booleans_are_not_numbers(make: object) -> None:
+    with pytest.raises((TypeError, ValueError)):
+        make()  # type: ignore[operator]
+
+
+@pytest.mark.parametrize("factors", [0, -2])
+def test_pca_factors_below_one_are_an_error_not_clamped(factors: int) -> None:
+    with pytest.raises(ValueError, match="factors must be an integer >= 1"):
+        rb.CostAware(10.0, risk="pca", factors=factors)
+    from rebalancing.risk import estimate_covariance
+
+    with pytest.raises(ValueError, match="factors must be an integer >= 1"):
+        estimate_covariance(_returns().to_numpy(), "pca", factors=factors)
+
+
+def test_intraday_timestamps_are_not_taken_for_days() -> None:
+    index = pd.date_range("2024-01-02 09:30", periods=40, freq="h")
+    returns = pd.DataFrame(0.001, index=index, columns=["A", "B"])
+    with pytest.raises(ValueError, match=r"several rows on 2024-01-02 \(intraday timestamps\)"):
+        rb.backtest(returns, [0.5, 0.5], rb.Never())
+    # One row a day with a time of day (a close at 16:00) is daily data.
+    daily = pd.DataFrame(
+        0.001,
+        index=pd.bdate_range("2024-01-02", periods=40) + pd.Timedelta("16h"),
+        columns=["A", "B"],
+    )
+    assert rb.backtest(daily, [0.5, 0.5], rb.Never()).periods_per_year == 252
+
+
+def test_valid_inputs_that_were_refused() -> None:
+    # A numpy float32 inner band and sum() over cost terms.
+    policy = rb.Threshold(0.05, to="inner", inner=np.float32(0.5))
+    assert policy.inner == 0.5
+    costs = sum(
+        [
+            rb.LinearCost(commission_bps=1),
+            rb.LinearCost(half_spread_bps=5),
+            rb.MarketImpact(adv=1e9),
+        ]
+    )
+    assert isinstance(costs, rb.CostModel) and len(costs.terms) == 3
+    res = rb.backtest(_returns(), TARGET, rb.Calendar("monthly"), costs=costs)
+    assert res.summary()["cost_bps"] > 0

@@ -64,6 +64,7 @@ from rebalancing._validation import (
     WEIGHT_SUM_TOLERANCE,
     align_to_tickers,
     as_float_array,
+    check_scalar,
     percent_hint,
 )
 from rebalancing.costs import as_cost_model
@@ -310,6 +311,13 @@ def _check_returns(returns: Any) -> tuple[np.ndarray, pd.DatetimeIndex, pd.Index
             f"is {values[row, col]:.4g}"
         )
     index = returns.index.tz_localize(None) if returns.index.tz is not None else returns.index
+    days = index.normalize()
+    if days.has_duplicates:
+        day = days[days.duplicated()][0]
+        raise ValueError(
+            f"returns has several rows on {day.date()} (intraday timestamps): a backtest's "
+            "periods are days or longer; resample to daily returns first"
+        )
     return np.ascontiguousarray(values), index, returns.columns
 
 
@@ -336,9 +344,7 @@ def _check_weights(value: Any, name: str, tickers: pd.Index) -> np.ndarray:
 def _periods_per_year(index: pd.DatetimeIndex, given: float | None) -> float:
     if given is None:
         return periods_per_year(index)
-    if not (isinstance(given, int | float) and np.isfinite(given) and given > 0):
-        raise ValueError(f"periods_per_year must be a positive number, got {given!r}")
-    return float(given)
+    return check_scalar(given, "periods_per_year", minimum=0.0, strict=True)
 
 
 def _check_flows(flows: Any, index: pd.DatetimeIndex) -> np.ndarray | None:
@@ -355,7 +361,7 @@ def _check_flows(flows: Any, index: pd.DatetimeIndex) -> np.ndarray | None:
             raise ValueError("flows: a date appears twice")
         cash = np.zeros(len(index))
         cash[index.get_indexer(dates)] = as_float_array(flows.to_numpy(), "flows")
-    elif isinstance(flows, int | float) and not isinstance(flows, bool):
+    elif isinstance(flows, int | float | np.integer | np.floating) and not isinstance(flows, bool):
         cash = np.full(len(index), float(flows))
     else:
         cash = np.array(as_float_array(flows, "flows"), dtype=float)
@@ -553,14 +559,9 @@ class Backtester:
             else _check_weights(initial, "initial", self.tickers)
         )
         self.periods_per_year = _periods_per_year(self.index, options.get("periods_per_year"))
-        initial_nav = options.get("initial_nav", 1e6)
-        if (
-            isinstance(initial_nav, bool)
-            or not isinstance(initial_nav, int | float)
-            or not (np.isfinite(initial_nav) and initial_nav > 0)
-        ):
-            raise ValueError(f"initial_nav must be a positive number, got {initial_nav!r}")
-        self.initial_nav = float(initial_nav)
+        self.initial_nav = check_scalar(
+            options.get("initial_nav", 1e6), "initial_nav", minimum=0.0, strict=True
+        )
         self.flows = _check_flows(options.get("flows"), self.index)
         self.flow_to = options.get("flow_to", "underweight")
         if self.flow_to not in ("underweight", "pro_rata"):

@@ -52,6 +52,12 @@ class _Term:
         model: CostModel = as_cost_model(self) + other
         return model
 
+    def __radd__(self, other: Any) -> CostModel:
+        if isinstance(other, int) and other == 0:  # sum([...]) starts from 0
+            return as_cost_model(self)
+        model: CostModel = as_cost_model(other) + self
+        return model
+
 
 @dataclass(frozen=True)
 class LinearCost(_Term):
@@ -135,7 +141,7 @@ class CostModel:
         return CostModel((*self.terms, *as_cost_model(other).terms))
 
     def __radd__(self, other: Any) -> CostModel:
-        if other == 0:  # sum([...]) starts from 0
+        if isinstance(other, int) and other == 0:  # sum([...]) starts from 0
             return self
         return as_cost_model(other) + self
 

@@ -30,7 +30,14 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
-from rebalancing._validation import align_to_tickers, as_float_array, as_labelled, check_costs
+from rebalancing._validation import (
+    align_to_tickers,
+    as_float_array,
+    as_labelled,
+    check_costs,
+    check_count,
+    check_scalar,
+)
 from rebalancing.drift import band_trades, check_drift
 from rebalancing.risk import RISK_MODELS, estimate_covariance
 from rebalancing.schedule import Schedule, as_schedule
@@ -163,7 +170,8 @@ class Threshold(Policy):
             )
         if to not in ("target", "edge", "inner"):
             raise ValueError(f"to must be 'target', 'edge' or 'inner', got {to!r}")
-        if not (isinstance(inner, int | float) and 0.0 <= inner <= 1.0):
+        inner = check_scalar(inner, "inner", minimum=0.0)
+        if inner > 1.0:
             raise ValueError(f"inner must be a number in [0, 1], got {inner!r}")
         self.band_args = {
             "abs_band": abs_band,
@@ -251,7 +259,8 @@ class CostAware(Policy):
     lower, upper : scalar or array
         Bounds on the weights.
     factors : int
-        Number of factors for ``risk="pca"``.
+        Number of factors for ``risk="pca"`` (at least 1; at most the number of assets − 1 are
+        used).
     settings : Settings, optional
         The solver's settings (:class:`~rebalancing.Settings`) for every solve.
     """
@@ -270,25 +279,19 @@ class CostAware(Policy):
         factors: int = 3,
         settings: Settings | None = None,
     ) -> None:
-        if not (isinstance(lam, int | float) and np.isfinite(lam) and lam > 0):
-            raise ValueError(f"lam must be a positive finite number, got {lam!r}")
+        self.lam = check_scalar(lam, "lam", minimum=0.0, strict=True)
         if risk not in RISK_MODELS:
             raise ValueError(f"risk must be one of {', '.join(RISK_MODELS)}, got {risk!r}")
-        if not (isinstance(window, int) and window >= 2):
-            raise ValueError(f"window must be an integer >= 2, got {window!r}")
-        if not (isinstance(min_periods, int) and 2 <= min_periods):
-            raise ValueError(f"min_periods must be an integer >= 2, got {min_periods!r}")
-        self.lam = float(lam)
+        self.window = check_count(window, "window", minimum=2)
+        self.min_periods = check_count(min_periods, "min_periods", minimum=2)
         self.risk = risk
-        self.window = window
-        self.min_periods = min_periods
         self.schedule = as_schedule(check)
         self.costs = None if costs is None else as_labelled(costs)
         if self.costs is not None:  # a unit slip is caught here, not at the first solve
             check_costs(np.atleast_1d(as_float_array(self.costs, "costs")), "costs")
         self.lower = lower
         self.upper = upper
-        self.factors = factors
+        self.factors = check_count(factors, "factors", minimum=1, meaning="for risk='pca'")
         self.settings = as_settings(settings)
 
     @property

@@ -55,6 +55,7 @@ def _pca_factor_model(history: np.ndarray, k: int) -> FactorModel:
     n = history.shape[1]
     s = np.cov(history, rowvar=False, ddof=1).reshape(n, n)
     vals, vecs = np.linalg.eigh(s)
+    # At most n - 1 factors: with n, nothing would be left for the specific variances.
     k = max(1, min(k, n - 1))
     top = np.argsort(vals)[::-1][:k]
     loadings = vecs[:, top]
@@ -82,7 +83,9 @@ def estimate_covariance(
     if method == "ledoit-wolf":
         return ledoit_wolf(history) * periods_per_year
     if method == "pca":
-        model = _pca_factor_model(history, factors)
+        if isinstance(factors, bool) or not isinstance(factors, int | np.integer) or factors < 1:
+            raise ValueError(f"factors must be an integer >= 1, got {factors!r}")
+        model = _pca_factor_model(history, int(factors))
         return FactorModel(
             model.loadings,
             model.factor_cov * periods_per_year,
