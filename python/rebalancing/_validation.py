@@ -25,6 +25,7 @@ __all__ = [
     "as_matrix",
     "as_per_asset",
     "as_vector",
+    "check_choice",
     "check_costs",
     "check_count",
     "check_labels",
@@ -62,15 +63,17 @@ def require_finite(arr: np.ndarray, name: str) -> None:
         )
 
 
-def as_vector(value: Any, name: str, n: int | None = None) -> np.ndarray:
-    """A finite float64 C-contiguous vector, of length ``n`` if given."""
+def as_vector(value: Any, name: str, n: int | None = None, of: str = "") -> np.ndarray:
+    """A finite float64 C-contiguous vector, of length ``n`` if given (one per asset of the
+    argument named ``of``, if given)."""
     arr = as_float_array(value, name)
     if arr.ndim != 1:
         raise ValueError(f"{name} must be one-dimensional, got shape {arr.shape}")
     if arr.size == 0:
         raise ValueError(f"{name} must not be empty")
     if n is not None and arr.shape[0] != n:
-        raise ValueError(f"{name} must have length {n} (one per asset), got {arr.shape[0]}")
+        assets = f"one per asset of {of}" if of else "one per asset"
+        raise ValueError(f"{name} must have length {n} ({assets}), got {arr.shape[0]}")
     require_finite(arr, name)
     return arr
 
@@ -125,6 +128,7 @@ def check_costs(arr: np.ndarray, name: str) -> None:
     """Linear costs are fractions of the amount traded, >= 0 and below ``COST_UNIT_SLIP``."""
     if arr.size == 0:
         return
+    require_finite(arr, name)
     low, high = float(arr.min()), float(arr.max())
     if low < 0:
         raise ValueError(f"{name} must be >= 0, got min {low:.6g}")
@@ -236,3 +240,11 @@ def check_count(value: Any, name: str, *, minimum: int, meaning: str = "") -> in
         extra = f" ({meaning})" if meaning else ""
         raise ValueError(f"{name} must be an integer >= {minimum}{extra}, got {value!r}")
     return int(value)
+
+
+def check_choice(value: Any, name: str, choices: Sequence[str]) -> str:
+    """One of the strings ``choices`` (anything else, arrays included, is a clear error)."""
+    if not isinstance(value, str) or value not in choices:
+        options = ", ".join(repr(c) for c in choices)
+        raise ValueError(f"{name} must be one of {options}, got {value!r}")
+    return value

@@ -64,6 +64,7 @@ from rebalancing._validation import (
     WEIGHT_SUM_TOLERANCE,
     align_to_tickers,
     as_float_array,
+    check_choice,
     check_scalar,
     percent_hint,
 )
@@ -465,11 +466,22 @@ def _check_decided(new: np.ndarray, policy: Policy, date: pd.Timestamp) -> np.nd
 def _named(policies: Mapping[str, Policy] | Iterable[Policy]) -> dict[str, Policy]:
     if isinstance(policies, Policy):
         policies = [policies]
-    items = policies.items() if isinstance(policies, Mapping) else ((p.name, p) for p in policies)
+    if isinstance(policies, str | bytes) or not isinstance(policies, Mapping | Iterable):
+        raise TypeError(
+            "policies must be a Policy, a list of policies or a dict name -> policy, "
+            f"got {type(policies).__name__}"
+        )
+    items = (
+        list(policies.items())
+        if isinstance(policies, Mapping)
+        else [
+            (getattr(p, "name", repr(p)) if isinstance(p, Policy) else repr(p), p) for p in policies
+        ]
+    )
     named: dict[str, Policy] = {}
     for name, policy in items:
         if not isinstance(policy, Policy):
-            raise TypeError(f"policies: {name!r} is not a Policy (Calendar, Threshold, ...)")
+            raise TypeError(f"policies: {name} is not a Policy (Calendar, Threshold, ...)")
         if name in named:
             raise ValueError(f"policies: two policies are named {name!r}; pass a dict to name them")
         named[name] = policy
@@ -563,9 +575,9 @@ class Backtester:
             options.get("initial_nav", 1e6), "initial_nav", minimum=0.0, strict=True
         )
         self.flows = _check_flows(options.get("flows"), self.index)
-        self.flow_to = options.get("flow_to", "underweight")
-        if self.flow_to not in ("underweight", "pro_rata"):
-            raise ValueError(f"flow_to must be 'underweight' or 'pro_rata', got {self.flow_to!r}")
+        self.flow_to = check_choice(
+            options.get("flow_to", "underweight"), "flow_to", ("underweight", "pro_rata")
+        )
         self.costs = as_cost_model(costs)
 
     def run(self, policy: Policy, name: str | None = None) -> BacktestResult:

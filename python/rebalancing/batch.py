@@ -186,6 +186,8 @@ def solve_batch(
     span = max(float(np.abs(np.atleast_2d(hi) - np.atleast_2d(lo)).max()), 1.0)
     check_scale(lams, sigma.max_abs, n, span, accounts)
     n_threads = check_count(n_threads, "n_threads", minimum=0, meaning="0 = all cores")
+    if chunk_size is not None:
+        chunk_size = check_count(chunk_size, "chunk_size", minimum=1)
     problem = _Rows(cur, tgt, buy, sell, lo, hi, lams, warm, config)
     if executor is None and not progress and out is None:
         raw = _solve_rows(sigma, problem, int(n_threads))

@@ -27,7 +27,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from rebalancing._validation import align_to_tickers, as_float_array, check_costs
+from rebalancing._validation import (
+    align_to_tickers,
+    as_float_array,
+    check_costs,
+    check_count,
+    check_scalar,
+)
 
 __all__ = ["CostModel", "LinearCost", "MarketImpact", "as_cost_model"]
 
@@ -103,12 +109,16 @@ class MarketImpact(_Term):
     sigma: Any = None
     window: int = 21
 
+    def __post_init__(self) -> None:
+        object.__setattr__(
+            self, "coefficient", check_scalar(self.coefficient, "coefficient", minimum=0.0)
+        )
+        object.__setattr__(self, "window", check_count(self.window, "window", minimum=2))
+
     def coefficients(
         self, returns: np.ndarray, tickers: pd.Index, periods_per_year: float
     ) -> np.ndarray:
         """The (periods, n) array :math:`k\\,\\sigma_{ti}/\\sqrt{\\mathrm{ADV}_i}`."""
-        if not (np.isfinite(self.coefficient) and self.coefficient >= 0):
-            raise ValueError(f"coefficient must be finite and non-negative, got {self.coefficient}")
         adv = _per_asset_bps(self.adv, "adv", tickers)
         if np.any(adv <= 0):
             raise ValueError("adv must be positive")

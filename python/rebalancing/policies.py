@@ -34,9 +34,11 @@ from rebalancing._validation import (
     align_to_tickers,
     as_float_array,
     as_labelled,
+    check_choice,
     check_costs,
     check_count,
     check_scalar,
+    require_finite,
 )
 from rebalancing.drift import band_trades, check_drift
 from rebalancing.risk import RISK_MODELS, estimate_covariance
@@ -120,7 +122,8 @@ class Calendar(Policy):
     """
 
     def __init__(self, freq: Any = "monthly", when: Literal["first", "last"] = "last") -> None:
-        self.schedule = Schedule(freq, when) if isinstance(freq, str) else as_schedule(freq)
+        check_choice(when, "when", ("first", "last"))
+        self.schedule = _schedule(Schedule(freq, when) if isinstance(freq, str) else freq, "freq")
 
     @property
     def name(self) -> str:
@@ -129,6 +132,32 @@ class Calendar(Policy):
     def plan(self, inputs: PlanInputs) -> Plan:
         check, note = self.schedule.mask(inputs.index)
         return Plan(check=check, notes=[note] if note else [])
+
+
+def _check_band(value: Any, name: str) -> None:
+    """A band (scalar, array, or Series / mapping by ticker or group) is a fraction in [0, 1]:
+    checked when the policy is made, not at its first event. Its labels are checked against the
+    data's tickers when the policy runs."""
+    if value is None:
+        return
+    if isinstance(value, bool):
+        raise TypeError(f"{name} must be a number or one per asset, got {value!r}")
+    arr = np.atleast_1d(as_float_array(as_labelled(value), name))
+    require_finite(arr, name)
+    if arr.size and float(arr.min()) < 0:
+        raise ValueError(f"{name} must be >= 0, got {float(arr.min()):g}")
+    if arr.size and float(arr.max()) > 1:
+        raise ValueError(
+            f"{name} is a fraction (0.05 = 5 %), got {float(arr.max()):g}: bands are not percent"
+        )
+
+
+def _schedule(value: Any, name: str) -> Schedule:
+    """:func:`as_schedule` with errors naming the argument."""
+    try:
+        return value if isinstance(value, Schedule) else as_schedule(value)
+    except (TypeError, ValueError) as err:
+        raise type(err)(f"{name}: {err}") from None
 
 
 def _percent(x: float) -> str:
@@ -168,11 +197,17 @@ class Threshold(Policy):
             raise ValueError(
                 "Threshold needs at least one of abs_band, rel_band, bands, group_bands"
             )
-        if to not in ("target", "edge", "inner"):
-            raise ValueError(f"to must be 'target', 'edge' or 'inner', got {to!r}")
+        self.to = check_choice(to, "to", ("target", "edge", "inner"))
         inner = check_scalar(inner, "inner", minimum=0.0)
         if inner > 1.0:
             raise ValueError(f"inner must be a number in [0, 1], got {inner!r}")
+        for value, name in (
+            (abs_band, "abs_band"),
+            (rel_band, "rel_band"),
+            (bands, "bands"),
+            (group_bands, "group_bands"),
+        ):
+            _check_band(value, name)
         self.band_args = {
             "abs_band": abs_band,
             "rel_band": rel_band,
@@ -180,8 +215,7 @@ class Threshold(Policy):
             "groups": groups,
             "group_bands": group_bands,
         }
-        self.schedule = as_schedule(check)
-        self.to = to
+        self.schedule = _schedule(check, "check")
         self.inner = float(inner)
 
     @property
@@ -280,12 +314,11 @@ class CostAware(Policy):
         settings: Settings | None = None,
     ) -> None:
         self.lam = check_scalar(lam, "lam", minimum=0.0, strict=True)
-        if risk not in RISK_MODELS:
-            raise ValueError(f"risk must be one of {', '.join(RISK_MODELS)}, got {risk!r}")
+        check_choice(risk, "risk", RISK_MODELS)
         self.window = check_count(window, "window", minimum=2)
         self.min_periods = check_count(min_periods, "min_periods", minimum=2)
         self.risk = risk
-        self.schedule = as_schedule(check)
+        self.schedule = _schedule(check, "check")
         self.costs = None if costs is None else as_labelled(costs)
         if self.costs is not None:  # a unit slip is caught here, not at the first solve
             check_costs(np.atleast_1d(as_float_array(self.costs, "costs")), "costs")

@@ -204,7 +204,7 @@ def solve(
     )
     cur = as_vector(current, "current")
     n = cur.shape[0]
-    tgt = as_vector(target, "target", n)
+    tgt = as_vector(target, "target", n, of="current")
     check_weights_sum(cur, "current")
     check_weights_sum(tgt, "target")
     lam = check_scalar(lam, "lam", minimum=0.0)
