@@ -395,3 +395,61 @@ def test_threshold_rebalance_bad_input(current: object, target: object, match: s
 def test_threshold_rebalance_accepts_lists_and_integers() -> None:
     np.testing.assert_allclose(rb.threshold_rebalance([1, 0], [0.5, 0.5]), [-0.5, 0.5])
     assert rb.threshold_rebalance([0.5, 0.5], [0.5, 0.5], 0) is None
+
+
+# --- band trades clear every breach (property) ---------------------------------------------------
+
+#: Slack for floating-point rounding only: recomputing w' - w* from w' = w + t rounds, so a drift
+#: moved exactly to its band edge can read a few ulps past it; a group sums up to 40 of them.
+ROUNDING = 1e-14
+
+
+@st.composite
+def band_cases(draw: st.DrawFn) -> dict:
+    """Random weights, targets, asset and relative bands, groups and group bands (scalar or per
+    group), with drifts that put assets and groups on both sides of their bands."""
+    seed = draw(st.integers(0, 2**32 - 1))
+    rng = np.random.default_rng(seed)
+    m = draw(st.integers(1, 4))
+    n = draw(st.integers(1, 40))
+    cur = _weights(rng, m, n)
+    tgt = _weights(rng, 1, n)[0] if draw(st.booleans()) else _weights(rng, m, n)
+    kwargs: dict = {}
+    if draw(st.booleans()):
+        kwargs["abs_band"] = draw(st.sampled_from([0.0, 0.005, 0.02, 0.05, 0.2, 1.0]))
+    if draw(st.booleans()):
+        kwargs["rel_band"] = rng.uniform(0.0, 1.0, n) if draw(st.booleans()) else 0.25
+    if draw(st.booleans()) or not kwargs:
+        n_groups = draw(st.integers(1, 6))
+        kwargs["groups"] = rng.integers(0, n_groups, n)
+        present = np.unique(kwargs["groups"])
+        if draw(st.booleans()):
+            kwargs["group_bands"] = draw(st.sampled_from([0.0, 0.002, 0.01, 0.05, 0.3]))
+        else:
+            kwargs["group_bands"] = {int(g): float(rng.uniform(0.0, 0.1)) for g in present}
+    return {"cur": cur, "tgt": tgt, "kwargs": kwargs, "inner": draw(st.floats(0.0, 1.0))}
+
+
+def _assert_band_trades_clear_every_breach(case: dict, to: str) -> None:
+    cur, tgt, kw = case["cur"], case["tgt"], case["kwargs"]
+    report = rb.check_drift(cur, tgt, **kw)
+    trades = np.atleast_2d(rb.band_trades(report, to=to, inner=case["inner"]))  # type: ignore[arg-type]
+    after = cur + trades
+    # Σw unchanged (the trades sum to zero).
+    np.testing.assert_allclose(trades.sum(axis=1), 0.0, rtol=0, atol=1e-14)
+    # Every weight moves towards its target and never past it, so weights in [0, 1] stay there.
+    tgt2 = np.broadcast_to(tgt, cur.shape)
+    low, high = np.minimum(cur, tgt2), np.maximum(cur, tgt2)
+    assert np.all(after >= low - 1e-15) and np.all(after <= high + 1e-15)
+    assert np.all(after >= -1e-15) and np.all(after <= 1 + 1e-15)
+    # check_drift on the new weights: no asset and no group breaches (up to rounding).
+    again = rb.check_drift(after, tgt, **kw)
+    assert np.all(np.atleast_1d(again.max_excess) <= ROUNDING)
+    if "groups" in kw:
+        assert np.all(np.atleast_2d(again.group_excess) <= ROUNDING)
+
+
+@settings(max_examples=examples(10))
+@given(band_cases(), st.sampled_from(["target", "edge", "inner"]))
+def test_band_trades_clear_every_breach(case: dict, to: str) -> None:
+    _assert_band_trades_clear_every_breach(case, to)
