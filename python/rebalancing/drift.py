@@ -454,8 +454,9 @@ def band_trades(report: DriftReport, to: Target = "target", inner: float = 0.5) 
         textbook ``threshold_rebalance`` does). ``"edge"``: each breaching asset moves to the
         nearer edge of its band, :math:`d_i \to \operatorname{sign}(d_i)\,b_i`. ``"inner"``: to
         the inner band, :math:`d_i \to \operatorname{sign}(d_i)\,f\,b_i` with ``f = inner``.
-        A breaching group is brought the same way to :math:`f B_g` (edge: :math:`f = 1`) by
-        scaling the drifts of all its members by one factor, after the asset moves.
+        A group that breaches (before or after the asset moves) is brought the same way to
+        :math:`f B_g` (edge: :math:`f = 1`) by scaling the drifts of all its members by one
+        factor, after the asset moves.
     inner : float in [0, 1]
         The fraction ``f`` for ``to="inner"``.
 
@@ -465,18 +466,21 @@ def band_trades(report: DriftReport, to: Target = "target", inner: float = 0.5) 
 
     Notes
     -----
-    The trades sum to zero, so :math:`\sum_i w_i` is unchanged. In the ``"edge"`` and
+    The trades sum to zero, so :math:`\sum_i w_i` is unchanged, and every weight moves towards
+    its target, never past it (so weights in [0, 1] stay there). In the ``"edge"`` and
     ``"inner"`` modes the moved assets leave a residual :math:`R = -\sum_{\text{moved}} t_i`,
     allocated in three stages, each taking what the previous one could not:
 
     1. the assets that did not move, *towards* their targets: those whose drift has the
-       opposite sign of :math:`R` take it in proportion to their drift, never past the target;
+       opposite sign of :math:`R` take it in proportion to their drift, never past the target,
+       and, with groups, never pushing a group past its band (:math:`f B_g` for a group that
+       breached or was scaled, :math:`B_g` otherwise);
     2. the moved assets, the same way (from their band edge back towards target);
     3. only if :math:`\sum_i w_i \ne \sum_i w^*_i` can anything be left: it is spread over the
        unmoved assets (all if every one moved) in proportion to their target weights.
 
-    Stages 1 and 2 only shrink drifts, so when the weights and targets have the same sum no band
-    gets worse and every breach is cleared.
+    Stages 1 and 2 only shrink drifts and keep every group inside its band, and when the weights
+    and targets have the same sum they absorb all of :math:`R`, so every breach is cleared.
     """
     if to not in ("target", "edge", "inner"):
         raise ValueError(f"to must be 'target', 'edge' or 'inner', got {to!r}")
@@ -499,35 +503,80 @@ def band_trades(report: DriftReport, to: Target = "target", inner: float = 0.5) 
     band = np.broadcast_to(report._band, (m, n))[rows]
     new[moved] = np.sign(drift[moved]) * fraction * band[moved]
     if report.group_ids is not None and report.group_bands is not None:
-        group_breach = report._group_breach[rows]
-        for g in np.flatnonzero(group_breach.any(axis=0)):
-            members = report.group_ids == g
-            total = new[:, members].sum(axis=1)
-            limit = fraction * report.group_bands[g]
-            scale = np.ones(rows.size)
-            fix = group_breach[:, g] & (np.abs(total) > limit)
-            scale[fix] = limit / np.abs(total[fix])
-            new[:, members] *= scale[:, np.newaxis]
-            moved[np.ix_(fix, members)] = True
+        ids, bands = report.group_ids, report.group_bands
+        # A group that breached goes to f B_g. The asset moves can also push a group that did
+        # not breach past B_g (members drifting both ways, only some moved): it goes to f B_g too.
+        # Scaling every member's drift by c = f B_g / |D_g| in [0, 1) moves each towards its
+        # target, never past it, and takes |D_g| to f B_g.
+        total = _group_sums(new, ids, len(bands))
+        breached = report._group_breach[rows]
+        fix = (breached & (np.abs(total) > fraction * bands)) | (np.abs(total) > bands)
+        scale = np.ones_like(total)
+        scale[fix] = (fraction * np.broadcast_to(bands, total.shape)[fix]) / np.abs(total[fix])
+        new *= scale[:, ids]
+        moved |= fix[:, ids]
+        limit = np.where(breached | fix, fraction * bands, bands)
+    else:  # one group holding every asset, without a band: stages 1 and 2 as without groups
+        ids, limit = np.zeros(n, dtype=np.int32), np.full((rows.size, 1), np.inf)
     residual = -(new - drift).sum(axis=1)  # what the unmoved assets must absorb
-    _absorb(new, drift, moved, residual, tgt[rows])
+    _absorb(new, moved, residual, tgt[rows], ids, limit)
     trades[rows] = new - drift
     return report._per_asset(trades, "trade")
 
 
+def _group_sums(values: np.ndarray, ids: np.ndarray, n_groups: int) -> np.ndarray:
+    """(rows, G): the sum of each row's values over the members of each group."""
+    rows = values.shape[0]
+    flat = (np.arange(rows)[:, np.newaxis] * n_groups + ids).ravel()
+    sums: np.ndarray = np.bincount(flat, values.ravel(), rows * n_groups).reshape(rows, n_groups)
+    return sums
+
+
 def _absorb(
-    new: np.ndarray, drift: np.ndarray, moved: np.ndarray, residual: np.ndarray, target: np.ndarray
+    new: np.ndarray,
+    moved: np.ndarray,
+    residual: np.ndarray,
+    target: np.ndarray,
+    ids: np.ndarray,
+    limit: np.ndarray,
 ) -> None:
-    """Allocate each row's residual (in place; see band_trades' notes)."""
+    r"""Allocate each row's residual (in place; see band_trades' notes).
+
+    Per row, with :math:`s = \operatorname{sign}(\text{left})`, a taker :math:`i` whose drift
+    opposes the residual (:math:`s\,d_i < 0`) can move by up to :math:`|d_i|` towards its target;
+    the takers of group :math:`g` together by :math:`N_g = \sum |d_i|`. That moves the group drift
+    :math:`D_g` in the direction :math:`s`, which may go only as far as the group's limit
+    :math:`L_g` (its band; :math:`+\infty` without groups): the group can take
+
+    .. math:: C_g = \min\bigl(N_g,\; \max(0, L_g - s D_g)\bigr).
+
+    Each group takes the same fraction :math:`\min(1, |\text{left}| / \sum_g C_g)` of its
+    :math:`C_g`, shared by its takers in proportion to :math:`|d_i|`. So no drift grows or changes
+    sign and no group leaves :math:`[-L_g, L_g]`.
+
+    Enough capacity: :math:`N_g \ge \max(0, -s D_g)` (the takers' drifts outweigh the group's
+    opposing total) and :math:`L_g - s D_g \ge -s D_g`, so
+    :math:`\sum_g C_g \ge \sum_g \max(0, -s D_g) \ge -s \sum_g D_g = |\text{left}| - s\,\delta`
+    with :math:`\delta = \sum_i (w_i - w^*_i)`, since :math:`\sum_i d_i + \text{left} = \delta`
+    throughout. With equal sums (:math:`\delta = 0`) stages 1 and 2 take all of it: if stage 1
+    (unmoved takers only) falls short, every group has used up its headroom or its unmoved
+    takers, so in stage 2 the moved takers' capacity is the whole capacity above.
+    """
     left = residual.copy()
+    n_groups = limit.shape[1]
     for takers in (~moved, moved):  # unmoved assets first, then the moved ones
         direction = np.sign(left)[:, np.newaxis]
-        # Towards target: an asset whose drift opposes the residual can take up to |d_i|.
         room = np.where(takers & (direction * new < 0), np.abs(new), 0.0)
-        capacity = room.sum(axis=1)
+        room_g = _group_sums(room, ids, n_groups)
+        headroom = np.maximum(limit - direction * _group_sums(new, ids, n_groups), 0.0)
+        capacity_g = np.minimum(room_g, headroom)
+        capacity = capacity_g.sum(axis=1)
         taken = np.minimum(np.abs(left), capacity)
         share = np.divide(taken, capacity, out=np.zeros_like(capacity), where=capacity > 0)
-        new += direction * room * share[:, np.newaxis]
+        # Fraction of each taker's |d_i| taken: C_g / N_g (exactly 1 without a binding group
+        # limit) times the common share.
+        used = np.divide(capacity_g, room_g, out=np.zeros_like(room_g), where=room_g > 0)
+        new += direction * room * (used * share[:, np.newaxis])[:, ids]
         left -= np.sign(left) * taken
     for r in np.flatnonzero(left != 0.0):  # only when sum(current) != sum(target)
         takers = ~moved[r] if (~moved[r]).any() else np.ones(new.shape[1], dtype=bool)
