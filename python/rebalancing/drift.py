@@ -526,6 +526,9 @@ def band_trades(report: DriftReport, to: Target = "target", inner: float = 0.5) 
 
 def _group_sums(values: np.ndarray, ids: np.ndarray, n_groups: int) -> np.ndarray:
     """(rows, G): the sum of each row's values over the members of each group."""
+    if n_groups == 1:  # numpy's pairwise row sum, as band_trades summed before it had groups
+        one: np.ndarray = values.sum(axis=1, keepdims=True)
+        return one
     rows = values.shape[0]
     flat = (np.arange(rows)[:, np.newaxis] * n_groups + ids).ravel()
     sums: np.ndarray = np.bincount(flat, values.ravel(), rows * n_groups).reshape(rows, n_groups)
