@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections import OrderedDict
+from typing import Any
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -370,11 +373,13 @@ def test_non_finite_anywhere_is_found(position: int, bad: float, where: str) -> 
 
 
 def test_huge_finite_weights_are_not_mistaken_for_inf() -> None:
-    # |d| = 1e308 everywhere: finite, although a running sum of them overflows.
-    cur = np.full(64, 1e308)
-    report = rb.check_drift(cur, np.zeros(64), abs_band=0.05)
+    # |d| = 1e308 on four assets: finite, although a running sum of them overflows (the weights
+    # still sum to 1: the +-1e308 cancel).
+    cur = np.array([1e308, -1e308, 1e308, -1e308, 1.0])
+    tgt = np.array([0.0, 0.0, 0.0, 0.0, 1.0])
+    report = rb.check_drift(cur, tgt, abs_band=0.05)
     assert report.max_drift == 1e308
-    assert report.n_breaches == 64
+    assert report.n_breaches == 4
 
 
 @pytest.mark.parametrize(
@@ -453,3 +458,140 @@ def _assert_band_trades_clear_every_breach(case: dict, to: str) -> None:
 @given(band_cases(), st.sampled_from(["target", "edge", "inner"]))
 def test_band_trades_clear_every_breach(case: dict, to: str) -> None:
     _assert_band_trades_clear_every_breach(case, to)
+
+
+# --- weights and bands that are not fractions, dicts, booleans ----------------------------------
+
+
+def _drift_check(current: object, target: object, **kwargs: object) -> object:
+    return rb.check_drift(current, target, **({"abs_band": 0.05} | kwargs))
+
+
+@pytest.mark.parametrize("run", [_drift_check, rb.threshold_rebalance])
+@pytest.mark.parametrize("which", ["current", "target"])
+def test_weights_must_sum_to_one(run: Any, which: str) -> None:
+    name = which if run is _drift_check else f"{which}_weights"
+    good, bad = [0.5, 0.5], [0.5, 0.6]
+    args = (bad, good) if which == "current" else (good, bad)
+    with pytest.raises(ValueError, match=rf"^{name} must sum to 1 \(within 1e-06\), got 1\.1$"):
+        run(*args)
+    # Within the tolerance is accepted, as in solve.
+    run([0.5, 0.5 + 5e-7], [0.5, 0.5 - 5e-7])
+
+
+@pytest.mark.parametrize("run", [_drift_check, rb.threshold_rebalance])
+@pytest.mark.parametrize("which", ["current", "target"])
+def test_weights_in_percent_are_an_error_that_says_so(run: Any, which: str) -> None:
+    name = which if run is _drift_check else f"{which}_weights"
+    args = ([25.0, 75.0], [0.4, 0.6]) if which == "current" else ([0.4, 0.6], [40, 60])
+    message = (
+        rf"^{name} sums to 100: weights are fractions of the portfolio \(0\.25 = 25 %\), "
+        r"not percent$"
+    )
+    with pytest.raises(ValueError, match=message):
+        run(*args)
+
+
+def test_each_account_must_sum_to_one() -> None:
+    accounts = pd.DataFrame([[0.5, 0.5], [0.7, 0.4]], index=["acct1", "acct2"], columns=["A", "B"])
+    with pytest.raises(ValueError, match=r"current must sum to 1 .*got 1\.1.*'acct2'"):
+        rb.check_drift(accounts, pd.Series({"A": 0.5, "B": 0.5}), abs_band=0.05)
+    with pytest.raises(ValueError, match=r"target must sum to 1 .*got 0\.9.*row 1"):
+        rb.check_drift(np.full((2, 2), 0.5), [[0.5, 0.5], [0.5, 0.4]], abs_band=0.05)
+    with pytest.raises(ValueError, match=r"current sums to 100: .*not percent.*row 0"):
+        rb.check_drift(np.array([[50.0, 50.0], [0.5, 0.5]]), [0.5, 0.5], abs_band=0.05)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "name"),
+    [
+        ({"abs_band": 5}, "abs_band"),
+        ({"abs_band": [0.05, 5.0]}, "abs_band"),
+        ({"rel_band": 25}, "rel_band"),
+        ({"bands": {"A": 0.05, "B": 10}}, "bands"),
+        ({"groups": ["x", "y"], "group_bands": 5}, "group_bands"),
+        ({"groups": ["x", "y"], "group_bands": {"x": 0.05, "y": 2}}, "group_bands"),
+    ],
+)
+def test_bands_in_percent_are_an_error_that_says_so(kwargs: dict, name: str) -> None:
+    cur = pd.Series({"A": 0.5, "B": 0.5})
+    with pytest.raises(ValueError, match=rf"^{name} .*fractions.*0\.05 = 5 %"):
+        rb.check_drift(cur, cur, **kwargs)
+    # 1 (100 %) is the widest band there is, and accepted.
+    rb.check_drift(cur, cur, **{k: 1.0 if k.endswith("band") else v for k, v in kwargs.items()})
+
+
+def test_threshold_in_percent_is_an_error_that_says_so() -> None:
+    with pytest.raises(ValueError, match=r"^threshold .*fractions.*0\.05 = 5 %"):
+        rb.threshold_rebalance([0.5, 0.5], [0.4, 0.6], 5)
+    assert rb.threshold_rebalance([0.5, 0.5], [0.4, 0.6], 1.0) is None
+
+
+def test_a_dict_of_weights_by_ticker_is_a_series() -> None:
+    # What PyPortfolioOpt's clean_weights() returns: a dict ticker -> weight (an OrderedDict).
+    cleaned = OrderedDict([("SPY", 0.6), ("AGG", 0.4)])
+    target = {"AGG": 0.5, "SPY": 0.5}  # another order: aligned by ticker
+    as_series = rb.check_drift(pd.Series(cleaned), pd.Series(target), abs_band=0.05)
+    for current, tgt in (
+        (cleaned, target),
+        (cleaned, pd.Series(target)),
+        (pd.Series(cleaned), target),
+    ):
+        report = rb.check_drift(current, tgt, abs_band=0.05)
+        pd.testing.assert_series_equal(report.drift, as_series.drift)
+        trades = report.trades("target")
+        pd.testing.assert_series_equal(trades, pd.Series({"SPY": -0.1, "AGG": 0.1}, name="trade"))
+    trades = rb.threshold_rebalance(cleaned, target, 0.05)
+    assert isinstance(trades, pd.Series)
+    pd.testing.assert_series_equal(trades, pd.Series({"SPY": -0.1, "AGG": 0.1}, name="trade"))
+    with pytest.raises(ValueError, match="target tickers do not match"):
+        rb.check_drift(cleaned, {"SPY": 0.5, "GLD": 0.5}, abs_band=0.05)
+    with pytest.raises(ValueError, match="current_weights must not be empty"):
+        rb.threshold_rebalance({}, {})
+
+
+@pytest.mark.parametrize(
+    ("call", "name"),
+    [
+        (lambda: rb.check_drift([True, False], [0.5, 0.5], abs_band=0.05), "current"),
+        (
+            lambda: rb.check_drift({"A": True, "B": False}, {"A": 0.5, "B": 0.5}, abs_band=0.05),
+            "current",
+        ),
+        (lambda: rb.check_drift([0.5, 0.5], [True, False], abs_band=0.05), "target"),
+        (lambda: rb.check_drift([0.5, 0.5], [0.5, 0.5], abs_band=True), "abs_band"),
+        (lambda: rb.check_drift([0.5, 0.5], [0.5, 0.5], rel_band=[True, True]), "rel_band"),
+        (
+            lambda: rb.check_drift(
+                {"A": 0.5, "B": 0.5}, {"A": 0.5, "B": 0.5}, bands={"A": True, "B": 0.1}
+            ),
+            "bands",
+        ),
+        (
+            lambda: rb.check_drift(
+                [0.5, 0.5], [0.5, 0.5], groups=["x", "y"], group_bands={"x": True, "y": 0.1}
+            ),
+            "group_bands",
+        ),
+        (
+            lambda: rb.check_drift([0.5, 0.5], [0.5, 0.5], groups=[0, 1], group_bands=True),
+            "group_bands",
+        ),
+        (lambda: rb.threshold_rebalance([True, False], [0.5, 0.5]), "current_weights"),
+        (lambda: rb.threshold_rebalance([0.5, 0.5], [0.5, 0.5], True), "threshold"),
+        (
+            lambda: rb.band_trades(
+                rb.check_drift([0.6, 0.4], [0.5, 0.5], abs_band=0.05), "inner", inner=True
+            ),
+            "inner",
+        ),
+    ],
+)
+def test_booleans_are_not_numbers(call: Any, name: str) -> None:
+    with pytest.raises((TypeError, ValueError), match=rf"^{name} "):
+        call()
+
+
+def test_band_trades_needs_a_report() -> None:
+    with pytest.raises(TypeError, match="report must be a DriftReport"):
+        rb.band_trades([0.5, 0.5])  # type: ignore[arg-type]
