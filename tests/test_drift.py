@@ -128,10 +128,13 @@ def test_threshold_rebalance_matches_textbook(
 ) -> None:
     rng = np.random.default_rng(seed)
     cur, tgt = _weights(rng, 2, n)
-    if on_threshold:  # the largest drift exactly equal to the threshold: no rebalance
-        tgt = np.clip(tgt, 0.0, 0.5)
-        cur = tgt + np.clip(cur - tgt, -threshold, threshold)
-        cur[0] = tgt[0] + threshold
+    if on_threshold:
+        # The largest drift equal to the threshold (as computed: no rebalance), the weights still
+        # summing to one (the drifts, summing to zero, are scaled).
+        drift = cur - tgt
+        if np.abs(drift).max() > 0:
+            drift *= threshold / np.abs(drift).max()
+        cur = tgt + drift
     expected = textbook_threshold_rebalance(cur, tgt, threshold)
     got = rb.threshold_rebalance(cur, tgt, threshold)
     if expected is None:
@@ -518,7 +521,8 @@ def test_bands_in_percent_are_an_error_that_says_so(kwargs: dict, name: str) -> 
     with pytest.raises(ValueError, match=rf"^{name} .*fractions.*0\.05 = 5 %"):
         rb.check_drift(cur, cur, **kwargs)
     # 1 (100 %) is the widest band there is, and accepted.
-    rb.check_drift(cur, cur, **{k: 1.0 if k.endswith("band") else v for k, v in kwargs.items()})
+    widest = {k: v if k == "groups" else 1.0 for k, v in kwargs.items()}
+    assert not rb.check_drift(cur, cur, **widest).breach
 
 
 def test_threshold_in_percent_is_an_error_that_says_so() -> None:

@@ -39,6 +39,7 @@ import pandas as pd
 
 from rebalancing import _core
 from rebalancing._validation import (
+    WEIGHT_SUM_TOLERANCE,
     as_float_array,
     check_count,
     check_same_labels,
@@ -65,6 +66,52 @@ def _finite_float(
     if check_finite:
         require_finite(arr, name)
     return arr
+
+
+def _as_labelled(value: Any, name: str) -> Any:
+    """A mapping ticker -> weight (what PyPortfolioOpt's ``clean_weights()`` returns) as a Series,
+    so that it is aligned by ticker exactly like one; anything else unchanged. The dtype is
+    inferred, not forced to float: booleans stay booleans and are rejected as not numbers."""
+    if isinstance(value, Mapping):
+        if len(value) == 0:
+            raise ValueError(f"{name} must not be empty")
+        return pd.Series(dict(value))
+    return value
+
+
+def _check_weight_sums(arr: np.ndarray, name: str, accounts: pd.Index | None) -> None:
+    """Each portfolio's weights (a row of ``arr``) must sum to 1 within 1e-6, as ``solve``
+    requires: a drift measured against weights that do not (a target of 1.1, weights in percent)
+    means nothing. Weights in percent get a message that says so."""
+    sums = np.atleast_2d(arr).sum(axis=1)
+    if not np.isfinite(sums).all():
+        require_finite(arr, name)  # NaN/inf are named as such; otherwise the sum overflowed
+    off = ~(np.abs(sums - 1.0) <= WEIGHT_SUM_TOLERANCE)
+    if not off.any():
+        return
+    r = int(np.flatnonzero(off)[0])
+    total = float(sums[r])
+    where = ""
+    if arr.ndim == 2:
+        where = f" (account {accounts[r]!r})" if accounts is not None else f" (row {r})"
+    if abs(total - 100.0) <= 1.0:
+        raise ValueError(
+            f"{name} sums to {total:.10g}: weights are fractions of the portfolio "
+            f"(0.25 = 25 %), not percent{where}"
+        )
+    raise ValueError(
+        f"{name} must sum to 1 (within {WEIGHT_SUM_TOLERANCE:g}), got {total:.10g}{where}"
+    )
+
+
+def _check_fraction(arr: np.ndarray, name: str) -> None:
+    """A band (or threshold) above 1 can never be breached by weights in [0, 1]: it is a
+    percentage given by mistake (``abs_band=5`` for 5 %)."""
+    if (arr > 1.0).any():
+        raise ValueError(
+            f"{name} must be at most 1: bands are fractions (0.05 = 5 %), not percent; "
+            f"got {float(arr.max()):g}"
+        )
 
 
 @dataclass(frozen=True)
@@ -104,7 +151,7 @@ def _align(current: Any, target: Any) -> tuple[Any, Any, _Labels]:
 def _per_asset(value: Any, name: str, n: int, tickers: pd.Index | None) -> np.ndarray | float:
     """A non-negative band: a float, or an (n,) array aligned to the tickers."""
     if isinstance(value, Mapping):
-        value = pd.Series(value, dtype=np.float64)
+        value = pd.Series(dict(value))  # dtype inferred: booleans are rejected below
     if isinstance(value, pd.Series):
         if tickers is None:
             raise ValueError(f"{name} is labelled by ticker but the weights are not")
@@ -117,6 +164,7 @@ def _per_asset(value: Any, name: str, n: int, tickers: pd.Index | None) -> np.nd
         )
     if (arr < 0).any():
         raise ValueError(f"{name} must be >= 0, got min {arr.min():g}")
+    _check_fraction(arr, name)
     return float(arr) if arr.ndim == 0 else arr
 
 
@@ -149,11 +197,8 @@ def _groups(
         codes, uniques = pd.factorize(labels, sort=False)
     names = pd.Index(uniques, name="group")
     if isinstance(group_bands, Mapping | pd.Series):
-        given = (
-            pd.Series(group_bands, dtype=np.float64)
-            if isinstance(group_bands, Mapping)
-            else group_bands
-        )
+        # dtype inferred, not forced to float: booleans are rejected by _finite_float.
+        given = pd.Series(dict(group_bands)) if isinstance(group_bands, Mapping) else group_bands
         missing = names.difference(given.index).tolist()
         if missing:
             raise ValueError(f"group_bands has no band for group(s) {missing[:5]}")
@@ -162,6 +207,7 @@ def _groups(
         bands = np.full(len(names), float(_finite_float(group_bands, "group_bands", (0,))))
     if (bands < 0).any():
         raise ValueError(f"group_bands must be >= 0, got min {bands.min():g}")
+    _check_fraction(bands, "group_bands")
     return codes.astype(np.int32), names, bands
 
 
@@ -387,8 +433,11 @@ def check_drift(
         NaN/inf, mismatched shapes or labels, empty inputs, negative bands, no band rule at all,
         groups that do not cover every asset or lack a band.
     """
-    current, target, labels = _align(current, target)
-    # The weights are checked for NaN/inf by the kernel, in the same pass as the drift.
+    current, target, labels = _align(
+        _as_labelled(current, "current"), _as_labelled(target, "target")
+    )
+    # The weights are checked for NaN/inf by the kernel, in the same pass as the drift (and by
+    # the sums below when a sum is not finite).
     cur = _finite_float(current, "current", (1, 2), check_finite=False)
     batch = cur.ndim == 2
     cur2 = cur if batch else cur[np.newaxis, :]
@@ -400,6 +449,8 @@ def check_drift(
             + (f" or ({m}, {n})" if batch else "")
             + f" to match current {cur.shape}, got {tgt.shape}"
         )
+    _check_weight_sums(cur, "current", labels.accounts)
+    _check_weight_sums(tgt, "target", labels.accounts)
     abs_b = None if abs_band is None else _per_asset(abs_band, "abs_band", n, labels.tickers)
     rel_b = None if rel_band is None else _per_asset(rel_band, "rel_band", n, labels.tickers)
     if bands is not None:
@@ -482,9 +533,17 @@ def band_trades(report: DriftReport, to: Target = "target", inner: float = 0.5) 
     Stages 1 and 2 only shrink drifts and keep every group inside its band, and when the weights
     and targets have the same sum they absorb all of :math:`R`, so every breach is cleared.
     """
+    if not isinstance(report, DriftReport):
+        raise TypeError(
+            f"report must be a DriftReport from check_drift, got {type(report).__name__}"
+        )
     if to not in ("target", "edge", "inner"):
         raise ValueError(f"to must be 'target', 'edge' or 'inner', got {to!r}")
-    if to == "inner" and not (isinstance(inner, int | float) and 0.0 <= inner <= 1.0):
+    if to == "inner" and (
+        isinstance(inner, bool)
+        or not isinstance(inner, int | float | np.integer | np.floating)
+        or not 0.0 <= inner <= 1.0
+    ):
         raise ValueError(f"inner must be a number in [0, 1], got {inner!r}")
     fraction = {"target": 0.0, "edge": 1.0, "inner": float(inner)}[to]
     cur = report.current
@@ -604,6 +663,9 @@ def threshold_rebalance(
         raise TypeError(f"threshold must be a real number, got {type(threshold).__name__}")
     if not math.isfinite(threshold) or threshold < 0:
         raise ValueError(f"threshold must be finite and >= 0, got {threshold!r}")
+    _check_fraction(np.asarray(threshold), "threshold")
+    current_weights = _as_labelled(current_weights, "current_weights")
+    target_weights = _as_labelled(target_weights, "target_weights")
     if isinstance(current_weights, pd.Series | pd.DataFrame) or isinstance(
         target_weights, pd.Series | pd.DataFrame
     ):
@@ -618,6 +680,8 @@ def threshold_rebalance(
         raise ValueError(
             f"target_weights must have shape {cur.shape} like current_weights, got {tgt.shape}"
         )
+    _check_weight_sums(cur, "current_weights", None)
+    _check_weight_sums(tgt, "target_weights", None)
     # One lean pass in C++ (max |drift| and a NaN/inf check), no temporaries.
     max_drift, nonfinite = _core.max_drift(cur, tgt)
     if nonfinite:
