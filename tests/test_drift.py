@@ -599,3 +599,30 @@ def test_booleans_are_not_numbers(call: Any, name: str) -> None:
 def test_band_trades_needs_a_report() -> None:
     with pytest.raises(TypeError, match="report must be a DriftReport"):
         rb.band_trades([0.5, 0.5])  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"abs_band": 5}, r"^abs_band must be at most 1: bands are fractions \(0\.05 = 5 %\)"),
+        ({"rel_band": 25}, r"^rel_band must be at most 1"),
+        ({"abs_band": 0.05, "group_bands": 10, "groups": [0]}, r"^group_bands must be at most 1"),
+        ({"abs_band": True}, r"^abs_band must hold real numbers"),
+        ({"abs_band": -0.1}, r"^abs_band must be >= 0"),
+        ({"abs_band": 0.05, "to": "inner", "inner": True}, r"^inner must be a number"),
+    ],
+)
+def test_threshold_policy_checks_its_bands_when_made(kwargs: dict, match: str) -> None:
+    # At construction, not at the first backtest: so that the CLI's `--policy band:5` and a TOML
+    # file's policy are rejected as such, before any work.
+    with pytest.raises((ValueError, TypeError), match=match):
+        rb.Threshold(**kwargs)
+
+
+def test_cli_band_in_percent_is_a_bad_policy() -> None:
+    click = pytest.importorskip("click")
+    from rebalancing.cli import parse_policy
+
+    with pytest.raises(click.BadParameter, match=r"'band:5': abs_band must be at most 1"):
+        parse_policy("band:5")
+    assert parse_policy("band:0.05").name == "5% band"
