@@ -168,6 +168,15 @@ def _per_asset(value: Any, name: str, n: int, tickers: pd.Index | None) -> np.nd
     return float(arr) if arr.ndim == 0 else arr
 
 
+def _check_scalar_bands(**bands: Any) -> None:
+    """Scalar bands checked early (type, finite, >= 0, at most 1), before any weights are known:
+    for policies, so that a bad band is an error when the policy is made. Arrays and labelled
+    bands need the weights and are checked by :func:`check_drift`."""
+    for name, value in bands.items():
+        if value is not None and not isinstance(value, Mapping) and np.ndim(value) == 0:
+            _per_asset(value, name, 1, None)
+
+
 def _groups(
     groups: Any, group_bands: Any, n: int, tickers: pd.Index | None
 ) -> tuple[np.ndarray, pd.Index, np.ndarray] | None:

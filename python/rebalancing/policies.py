@@ -30,7 +30,7 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
-from rebalancing.drift import band_trades, check_drift
+from rebalancing.drift import _check_scalar_bands, band_trades, check_drift
 from rebalancing.risk import RISK_MODELS, estimate_covariance
 from rebalancing.schedule import Schedule, as_schedule
 from rebalancing.solver import solve
@@ -161,8 +161,12 @@ class Threshold(Policy):
             )
         if to not in ("target", "edge", "inner"):
             raise ValueError(f"to must be 'target', 'edge' or 'inner', got {to!r}")
-        if not (isinstance(inner, int | float) and 0.0 <= inner <= 1.0):
+        if isinstance(inner, bool) or not (isinstance(inner, int | float) and 0.0 <= inner <= 1.0):
             raise ValueError(f"inner must be a number in [0, 1], got {inner!r}")
+        # Now rather than at the first backtest: `--policy band:5` (5 % meant) fails as such.
+        _check_scalar_bands(
+            abs_band=abs_band, rel_band=rel_band, bands=bands, group_bands=group_bands
+        )
         self.band_args = {
             "abs_band": abs_band,
             "rel_band": rel_band,
