@@ -541,6 +541,11 @@ def band_trades(report: DriftReport, to: Target = "target", inner: float = 0.5) 
 
     Stages 1 and 2 only shrink drifts and keep every group inside its band, and when the weights
     and targets have the same sum they absorb all of :math:`R`, so every breach is cleared.
+
+    Edges are approached from inside by a rounding margin (:math:`4\varepsilon(|w_i| + |w^*_i|)`
+    per asset, about 1e-15, and :math:`4\varepsilon(n_g + 1)\sum_{i \in g}(|w_i| + |w^*_i|)` per
+    group), so that ``check_drift`` on ``w + t`` reports no breach although it recomputes the
+    drift in floating point. Only a band of exactly 0 can still read an ulp or so past.
     """
     if not isinstance(report, DriftReport):
         raise TypeError(
@@ -569,21 +574,36 @@ def band_trades(report: DriftReport, to: Target = "target", inner: float = 0.5) 
     new = drift.copy()
     moved = report._asset_breach[rows].copy()
     band = np.broadcast_to(report._band, (m, n))[rows]
-    new[moved] = np.sign(drift[moved]) * fraction * band[moved]
+    # Rounding margins. Whoever applies the trades recomputes w' = w + t and the drift w' - w*
+    # (check_drift does) in floating point: each step rounds by at most half an ulp of a number
+    # no larger than |w| + |w*|, so a drift moved exactly to its band edge would read up to ~2
+    # ulps past it about half the time, a "breach" of 1e-16. Landing 4 eps (|w| + |w*|) inside
+    # (~1e-15 for weights in [0, 1]) leaves no such breach. A group drift, a sum of n_g such
+    # drifts (each off by <= 2 eps (|w_i| + |w*_i|)) adding up with <= n_g eps sum |d_i| more,
+    # keeps 4 eps (n_g + 1) sum (|w_i| + |w*_i|) inside its band.
+    scale_w = np.abs(cur[rows]) + np.abs(tgt[rows])
+    eps = np.finfo(np.float64).eps
+    edge = np.maximum(fraction * band[moved] - 4.0 * eps * scale_w[moved], 0.0)
+    new[moved] = np.sign(drift[moved]) * edge
     if report.group_ids is not None and report.group_bands is not None:
         ids, bands = report.group_ids, report.group_bands
+        size = np.bincount(ids, minlength=len(bands))
+        margin = 4.0 * eps * (size + 1) * _group_sums(scale_w, ids, len(bands))
+        inner_limit = np.maximum(fraction * bands - margin, 0.0)
+        outer_limit = np.maximum(bands - margin, 0.0)
         # A group that breached goes to f B_g. The asset moves can also push a group that did
         # not breach past B_g (members drifting both ways, only some moved): it goes to f B_g too.
         # Scaling every member's drift by c = f B_g / |D_g| in [0, 1) moves each towards its
-        # target, never past it, and takes |D_g| to f B_g.
+        # target, never past it, and takes |D_g| to f B_g (less the margin).
         total = _group_sums(new, ids, len(bands))
         breached = report._group_breach[rows]
-        fix = (breached & (np.abs(total) > fraction * bands)) | (np.abs(total) > bands)
+        changed = _group_sums(moved.astype(np.float64), ids, len(bands)) > 0
+        fix = (breached & (np.abs(total) > inner_limit)) | (changed & (np.abs(total) > outer_limit))
         scale = np.ones_like(total)
-        scale[fix] = (fraction * np.broadcast_to(bands, total.shape)[fix]) / np.abs(total[fix])
+        scale[fix] = inner_limit[fix] / np.abs(total[fix])
         new *= scale[:, ids]
         moved |= fix[:, ids]
-        limit = np.where(breached | fix, fraction * bands, bands)
+        limit = np.where(breached | fix, inner_limit, outer_limit)
     else:  # one group holding every asset, without a band: stages 1 and 2 as without groups
         ids, limit = np.zeros(n, dtype=np.int32), np.full((rows.size, 1), np.inf)
     residual = -(new - drift).sum(axis=1)  # what the unmoved assets must absorb
