@@ -632,3 +632,27 @@ def test_cli_band_in_percent_is_a_bad_policy() -> None:
     with pytest.raises(click.BadParameter, match=r"'band:5': abs_band must be at most 1"):
         parse_policy("band:5")
     assert parse_policy("band:0.05").name == "5% band"
+
+
+def test_sum_to_one_at_the_tolerance_as_numpy_sums() -> None:
+    # The kernel's sums screen the rows; a row near the tolerance is settled by numpy's sum, the
+    # check solve makes: 1 + 0.9e-6 passes and 1 + 1.1e-6 fails, on long rows (the vector body)
+    # and short ones, for check_drift and threshold_rebalance alike.
+    for n in (3, 100_000):
+        base = np.full(n, 1.0 / n)
+        for excess, ok in ((0.9e-6, True), (1.1e-6, False), (-0.9e-6, True), (-1.1e-6, False)):
+            off = base.copy()
+            off[0] += excess
+            assert abs(off.sum() - 1.0 - excess) < 1e-12
+            batch = np.stack([base, off])
+            if ok:
+                rb.check_drift(batch, base, abs_band=0.05)
+                rb.check_drift(base, off, abs_band=0.05)
+                rb.threshold_rebalance(off, base)
+            else:
+                with pytest.raises(ValueError, match=r"current must sum to 1 .*\(row 1\)"):
+                    rb.check_drift(batch, base, abs_band=0.05)
+                with pytest.raises(ValueError, match=r"^target must sum to 1"):
+                    rb.check_drift(base, off, abs_band=0.05)
+                with pytest.raises(ValueError, match=r"^current_weights must sum to 1"):
+                    rb.threshold_rebalance(off, base)
