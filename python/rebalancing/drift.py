@@ -22,8 +22,14 @@ Groups (asset classes, sectors): ``groups`` maps every asset to one group :math:
 drift is :math:`D_{rg} = \sum_{i: g(i) = g} d_{ri}` and group :math:`g` breaches when
 :math:`|D_{rg}| > B_g` (``group_bands``). A portfolio breaches when any asset or group does.
 
-The checks run in one fused pass in C++ (see ``cpp/include/rebalancing/drift.hpp``), threaded
-over portfolios or blocks of assets, with results bitwise identical for any ``n_threads``.
+Weights and bands are fractions: each portfolio's weights and its target sum to 1 (within 1e-6,
+as :func:`~rebalancing.solve` requires) and every band is at most 1; weights summing to 100 or
+``abs_band=5`` are percentages given by mistake, and the error says so. A dict ticker → weight
+is taken as a Series wherever one is accepted.
+
+The checks (the sums included) run in one fused pass in C++ (see
+``cpp/include/rebalancing/drift.hpp``), threaded over portfolios or blocks of assets, with
+results bitwise identical for any ``n_threads``.
 """
 
 from __future__ import annotations
@@ -438,21 +444,25 @@ def check_drift(
 
     Parameters
     ----------
-    current : array-like ``(n,)`` or ``(m, n)``, pd.Series (by ticker) or pd.DataFrame
+    current : array-like ``(n,)`` or ``(m, n)``, pd.Series or dict by ticker, or pd.DataFrame
         (accounts × tickers)
-        Current weights, one portfolio per row. They need not sum to one.
-    target : array-like ``(n,)`` (shared by every portfolio) or ``(m, n)``, or pandas
-        Target weights; labelled targets are aligned to ``current``'s labels.
+        Current weights as fractions of the portfolio (0.25 = 25 %), one portfolio per row;
+        each must sum to 1 within 1e-6, as in :func:`~rebalancing.solve`. A dict ticker →
+        weight (what PyPortfolioOpt's ``clean_weights()`` returns) is taken as a Series.
+    target : array-like ``(n,)`` (shared by every portfolio) or ``(m, n)``, dict, or pandas
+        Target weights, summing to 1 likewise; labelled targets are aligned to ``current``'s
+        labels.
     abs_band : float or ``(n,)``, optional
-        Absolute half-width :math:`a_i` in weight units (0.05 = 5 points).
+        Absolute half-width :math:`a_i` in weight units (0.05 = 5 points), at most 1.
     rel_band : float or ``(n,)``, optional
-        Relative half-width :math:`\\rho_i` as a fraction of :math:`|w^*_i|` (0.25 = ±25 %).
+        Relative half-width :math:`\\rho_i` as a fraction of :math:`|w^*_i|` (0.25 = ±25 %), at
+        most 1.
     bands : ``(n,)`` array, pd.Series or dict by ticker, optional
         Explicit per-asset half-widths; combined with ``abs_band`` by the minimum.
     groups : ``(n,)`` labels, pd.Series or dict ticker → group, optional
         The group of every asset (each asset in exactly one group).
     group_bands : float or mapping group → band, optional
-        Half-width :math:`B_g` of each group's total drift. Required with ``groups``.
+        Half-width :math:`B_g` of each group's total drift, at most 1. Required with ``groups``.
     n_threads : int
         Threads for the C++ kernel; 0 uses every core. Results do not depend on it.
 
@@ -463,8 +473,10 @@ def check_drift(
     Raises
     ------
     ValueError, TypeError
-        NaN/inf, mismatched shapes or labels, empty inputs, negative bands, no band rule at all,
-        groups that do not cover every asset or lack a band.
+        NaN/inf, mismatched shapes or labels, empty inputs, weights not summing to 1 (in
+        percent: the message says so), negative bands or bands above 1 (percent again), booleans
+        where numbers belong, no band rule at all, groups that do not cover every asset or lack
+        a band.
     """
     current, target, labels = _align(
         _as_labelled(current, "current"), _as_labelled(target, "target")
@@ -711,7 +723,9 @@ def threshold_rebalance(
 
     Returns ``target_weights - current_weights`` (the trades) when
     ``max(abs(current - target)) > threshold`` (strictly), else ``None``. Same signature and
-    semantics as the textbook function; pandas Series in (aligned by ticker) give a Series out.
+    semantics as the textbook function; pandas Series or dicts by ticker in (aligned by
+    ticker) give a Series out. Unlike the textbook function it checks its input: the weights
+    must sum to 1 within 1e-6 and ``threshold`` must be in [0, 1] (fractions, not percent).
     For a batch of portfolios, or other band rules, use :func:`check_drift`.
     """
     real = int | float | np.integer | np.floating
