@@ -142,7 +142,8 @@ class Schedule:
     dates : iterable of dates, optional
         An explicit list instead of a frequency.
     calendar : str or None
-        Exchange calendar code for ``exchange_calendars`` (``None``: business days).
+        Exchange calendar code for ``exchange_calendars`` (``None``, or without that package:
+        the first or last row of each period in the data).
     """
 
     freq: str | None = "monthly"
