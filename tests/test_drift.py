@@ -656,3 +656,15 @@ def test_sum_to_one_at_the_tolerance_as_numpy_sums() -> None:
                     rb.check_drift(base, off, abs_band=0.05)
                 with pytest.raises(ValueError, match=r"^current_weights must sum to 1"):
                     rb.threshold_rebalance(off, base)
+
+
+def test_rounded_weights_are_told_to_renormalize() -> None:
+    # clean_weights() rounds to 5 decimals (and drops weights under 1e-4): thirds sum to 0.99999,
+    # outside solve's 1e-6. The error keeps solve's wording and says what to do.
+    cleaned = {"A": 0.33333, "B": 0.33333, "C": 0.33333}
+    message = r"^target must sum to 1 \(within 1e-06\), got 0\.99999: .*divide"
+    with pytest.raises(ValueError, match=message):
+        rb.check_drift({"A": 0.4, "B": 0.3, "C": 0.3}, cleaned, abs_band=0.05)
+    total = sum(cleaned.values())
+    renormalized = {k: v / total for k, v in cleaned.items()}
+    assert not rb.check_drift({"A": 0.4, "B": 0.3, "C": 0.3}, renormalized, abs_band=0.1).breach
