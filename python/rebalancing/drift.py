@@ -109,8 +109,12 @@ def _check_weight_sums(
             f"{name} sums to {total:.10g}: weights are fractions of the portfolio "
             f"(0.25 = 25 %), not percent{where}"
         )
+    # Close to 1 but outside the tolerance: rounded weights, typically (PyPortfolioOpt's
+    # clean_weights() rounds to 5 decimals and drops weights under 1e-4). Not renormalized here:
+    # silently changing what the caller gave is worse than saying so.
+    hint = ": rounded weights? divide them by their sum" if abs(total - 1.0) <= 1e-2 else ""
     raise ValueError(
-        f"{name} must sum to 1 (within {WEIGHT_SUM_TOLERANCE:g}), got {total:.10g}{where}"
+        f"{name} must sum to 1 (within {WEIGHT_SUM_TOLERANCE:g}), got {total:.10g}{where}{hint}"
     )
 
 
