@@ -144,6 +144,7 @@ def test_a_holiday_at_the_end_of_a_month_without_a_row(calendar: str | None) -> 
 
 
 def test_the_calendar_gives_the_same_rows_on_complete_data() -> None:
+    pytest.importorskip("exchange_calendars")
     index = datasets.sp500_20_returns().index
     for freq, code in (("weekly", "W"), ("monthly", "M"), ("quarterly", "Q"), ("annual", "Y")):
         mask, note = rb.Schedule(freq).mask(index)
