@@ -154,6 +154,7 @@ ALIASES = {
     "target_w": ("target",),
     "current_weights": ("current",),
     "target_weights": ("target",),
+    "matrix": ("cov",),  # DenseCovariance(matrix) names what it holds: a covariance
 }
 #: Arguments for which a boolean is a valid value.
 BOOLEAN = {"polish"}

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import sys
+
 import pandas as pd
 import pytest
 
 import rebalancing as rb
+from rebalancing import datasets
 from rebalancing.schedule import BUSINESS_DAYS_NOTE, trading_days
 
 
@@ -21,7 +24,7 @@ def test_last_trading_day_knows_good_friday():
     # Business days do not know holidays, and the note says so.
     mask, note = rb.Schedule("monthly", calendar=None).mask(index)
     assert [d.strftime("%Y-%m-%d") for d in index[mask]] == ["2024-03-29", "2024-04-30"]
-    assert "business days" in note
+    assert "no exchange calendar" in note
 
 
 def test_first_trading_day_skips_new_year():
@@ -83,3 +86,82 @@ def test_trading_days_and_bad_arguments():
     with pytest.raises(TypeError, match="DatetimeIndex"):
         rb.Schedule("monthly").mask(pd.RangeIndex(5))
     assert "exchange_calendars" in BUSINESS_DAYS_NOTE
+
+
+# --- without exchange_calendars ------------------------------------------------------------------
+
+
+@pytest.fixture
+def without_exchange_calendars(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`import exchange_calendars` raises ImportError, as when the package is not installed."""
+    monkeypatch.setitem(sys.modules, "exchange_calendars", None)
+
+
+def _period_rows(index: pd.DatetimeIndex, code: str, when: str) -> pd.DatetimeIndex:
+    """The first or last row of every period present in the data (plain pandas)."""
+    dates = pd.Series(index, index=index.to_period(code))
+    picked = dates.groupby(level=0).min() if when == "first" else dates.groupby(level=0).max()
+    return pd.DatetimeIndex(picked.to_numpy())
+
+
+@pytest.mark.usefixtures("without_exchange_calendars")
+@pytest.mark.parametrize(
+    ("freq", "code"), [("weekly", "W"), ("monthly", "M"), ("quarterly", "Q"), ("annual", "Y")]
+)
+def test_without_a_calendar_the_last_row_of_each_period_is_checked(freq: str, code: str) -> None:
+    # Good Friday and Memorial Day can be the last weekday of a month or quarter (July 4th or
+    # Christmas of a week): the data have no row then, and the last row they do have is the
+    # period's last trading day.
+    index = datasets.sp500_20_returns().index
+    assert index[-1] == pd.Timestamp("2022-12-28")  # before the year's last sessions (29, 30)
+    mask, note = rb.Schedule(freq).mask(index)
+    # Every period but the last, which the end of the data cuts.
+    expected = _period_rows(index, code, "last")[:-1]
+    assert list(index[mask]) == list(expected)
+    assert mask.sum() == index.to_period(code).nunique() - 1
+    assert {"monthly": 395, "quarterly": 131}.get(freq, mask.sum()) == mask.sum()
+    assert "exchange_calendars is not installed" in note
+
+
+@pytest.mark.usefixtures("without_exchange_calendars")
+@pytest.mark.parametrize(
+    ("freq", "code"), [("weekly", "W"), ("monthly", "M"), ("quarterly", "Q"), ("annual", "Y")]
+)
+def test_without_a_calendar_the_first_row_of_each_period_is_checked(freq: str, code: str) -> None:
+    index = datasets.sp500_20_returns().index
+    mask, _ = rb.Schedule(freq, when="first").mask(index)
+    assert list(index[mask]) == list(_period_rows(index, code, "first"))
+
+
+@pytest.mark.parametrize("calendar", ["XNYS", None])
+def test_a_holiday_at_the_end_of_a_month_without_a_row(calendar: str | None) -> None:
+    # Good Friday 2024-03-29 has no row, as in real data: the 28th is March's last row.
+    index = pd.bdate_range("2024-03-01", "2024-04-30").drop(pd.Timestamp("2024-03-29"))
+    assert checked(rb.Schedule("monthly", calendar=calendar), index) == [
+        "2024-03-28",
+        "2024-04-30",
+    ]
+
+
+def test_the_calendar_gives_the_same_rows_on_complete_data() -> None:
+    pytest.importorskip("exchange_calendars")
+    index = datasets.sp500_20_returns().index
+    for freq, code in (("weekly", "W"), ("monthly", "M"), ("quarterly", "Q"), ("annual", "Y")):
+        mask, note = rb.Schedule(freq).mask(index)
+        assert "XNYS" in note
+        assert list(index[mask]) == list(_period_rows(index, code, "last")[:-1])
+
+
+def test_a_session_missing_from_the_data_is_checked_at_the_periods_last_row() -> None:
+    # Weekly data labelled on Fridays, checked monthly on the XNYS calendar: May 2024's last
+    # session (Friday the 31st) is a row; June's (Friday the 28th) too; July's (Wednesday the
+    # 31st) is not, and the month's last row, Friday the 26th, is checked instead of nothing.
+    index = pd.date_range("2024-05-03", "2024-08-30", freq="W-FRI")
+    assert checked(rb.Schedule("monthly"), index) == [
+        "2024-05-31",
+        "2024-06-28",
+        "2024-07-26",
+        "2024-08-30",
+    ]
+    # The data ending before a period's last session still cut it.
+    assert checked(rb.Schedule("monthly"), index[:-1]) == ["2024-05-31", "2024-06-28", "2024-07-26"]

@@ -286,6 +286,7 @@ py::tuple check_drift(const Array& current, const Array& target,
     }
     const auto m = static_cast<py::ssize_t>(batch.m);
     Array max_drift(m), max_excess(m);
+    Array current_sum(m), drift_sum(m);
     py::array_t<std::int64_t> breaches(m), nonfinite(m);
     Array group_drift(std::vector<py::ssize_t>{m, static_cast<py::ssize_t>(group ? n_groups : 0)});
     std::vector<rebalancing::DriftSummary> summary(batch.m);
@@ -299,8 +300,11 @@ py::tuple check_drift(const Array& current, const Array& target,
         max_excess.mutable_data()[r] = summary[r].max_excess;
         breaches.mutable_data()[r] = summary[r].breaches;
         nonfinite.mutable_data()[r] = summary[r].nonfinite;
+        current_sum.mutable_data()[r] = summary[r].current_sum;
+        drift_sum.mutable_data()[r] = summary[r].drift_sum;
     }
-    return py::make_tuple(max_drift, max_excess, breaches, group_drift, nonfinite);
+    return py::make_tuple(max_drift, max_excess, breaches, group_drift, nonfinite, current_sum,
+                          drift_sum);
 }
 
 using ByteArray = py::array_t<std::uint8_t, py::array::c_style | py::array::forcecast>;
@@ -463,16 +467,17 @@ PYBIND11_MODULE(_core, m) {
                 const rebalancing::BandRule none;
                 s = rebalancing::detail::scan_one(current.data(), target.data(), n, none);
             }
-            return py::make_tuple(s.max_drift, s.nonfinite);
+            return py::make_tuple(s.max_drift, s.nonfinite, s.current_sum, s.drift_sum);
         },
         py::arg("current"), py::arg("target"),
-        "(max_i |current_i - target_i|, number of non-finite differences) of one portfolio, "
-        "single-threaded: the lean path of threshold_rebalance.");
+        "(max_i |current_i - target_i|, number of non-finite differences, sum_i current_i, "
+        "sum_i (current_i - target_i)) of one portfolio, single-threaded: the lean path of "
+        "threshold_rebalance.");
     m.def("check_drift", &check_drift, py::arg("current"), py::arg("target"),
           py::arg("abs_band") = py::none(), py::arg("rel_band") = py::none(),
           py::arg("group") = py::none(), py::arg("n_groups") = 0, py::arg("n_threads") = 0,
           "Fused drift reductions per portfolio: (max_drift, max_excess, breaches, group_drift, "
-          "nonfinite). "
+          "nonfinite, current_sum, drift_sum). "
           "Inputs are validated by the Python layer.");
     py::class_<PyBacktest>(m, "Backtest",
                            "The inner loop of a backtest (see backtest.hpp for the conventions).")

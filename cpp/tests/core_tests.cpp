@@ -432,11 +432,13 @@ void test_drift_against_naive_loop() {
             check_drift(batch, rule, 3, many.data(), gd_many.data());
             for (std::size_t r = 0; r < m; ++r) {
                 const double* t = shared ? tgt.data() : tgt.data() + r * n;
-                double top = 0.0, excess = -INFINITY;
+                double top = 0.0, excess = -INFINITY, current_sum = 0.0, drift_sum = 0.0;
                 std::int64_t count = 0;
                 std::vector<double> sums(groups, 0.0);
                 for (std::size_t i = 0; i < n; ++i) {
                     const double d = cur[r * n + i] - t[i];
+                    current_sum += cur[r * n + i];
+                    drift_sum += d;
                     const double band = std::min(abs_band[i], rel[i] * std::abs(t[i]));
                     top = std::max(top, std::abs(d));
                     excess = std::max(excess, std::abs(d) - band);
@@ -452,6 +454,13 @@ void test_drift_against_naive_loop() {
                 for (std::size_t g = 0; g < groups; ++g)
                     groups_ok = groups_ok && std::abs(gd_one[r * groups + g] - sums[g]) <= 1e-15;
                 check(groups_ok, what + ": group drifts equal the naive sums");
+                // The sums are added in another order than the naive loop: equal up to rounding.
+                check(std::abs(one[r].current_sum - current_sum) <= 1e-14 &&
+                          std::abs(one[r].drift_sum - drift_sum) <= 1e-14,
+                      what + ": sums of w and of d equal the naive sums");
+                check(one[r].current_sum == many[r].current_sum &&
+                          one[r].drift_sum == many[r].drift_sum,
+                      what + ": sums bitwise equal on 1 and 3 threads");
                 check(one[r].max_drift == many[r].max_drift &&
                           one[r].max_excess == many[r].max_excess &&
                           one[r].breaches == many[r].breaches,

@@ -22,8 +22,14 @@ Groups (asset classes, sectors): ``groups`` maps every asset to one group :math:
 drift is :math:`D_{rg} = \sum_{i: g(i) = g} d_{ri}` and group :math:`g` breaches when
 :math:`|D_{rg}| > B_g` (``group_bands``). A portfolio breaches when any asset or group does.
 
-The checks run in one fused pass in C++ (see ``cpp/include/rebalancing/drift.hpp``), threaded
-over portfolios or blocks of assets, with results bitwise identical for any ``n_threads``.
+Weights and bands are fractions: each portfolio's weights and its target sum to 1 (within 1e-6,
+as :func:`~rebalancing.solve` requires) and every band is at most 1; weights summing to 100 or
+``abs_band=5`` are percentages given by mistake, and the error says so. A dict ticker → weight
+is taken as a Series wherever one is accepted.
+
+The checks (the sums included) run in one fused pass in C++ (see
+``cpp/include/rebalancing/drift.hpp``), threaded over portfolios or blocks of assets, with
+results bitwise identical for any ``n_threads``.
 """
 
 from __future__ import annotations
@@ -39,7 +45,9 @@ import pandas as pd
 
 from rebalancing import _core
 from rebalancing._validation import (
+    WEIGHT_SUM_TOLERANCE,
     as_float_array,
+    check_choice,
     check_count,
     check_labels,
     require_finite,
@@ -65,6 +73,89 @@ def _finite_float(
     if check_finite:
         require_finite(arr, name)
     return arr
+
+
+def _as_labelled(value: Any, name: str) -> Any:
+    """A mapping ticker -> weight (what PyPortfolioOpt's ``clean_weights()`` returns) as a Series,
+    so that it is aligned by ticker exactly like one; anything else unchanged. The dtype is
+    inferred, not forced to float: booleans stay booleans and are rejected as not numbers."""
+    if isinstance(value, Mapping):
+        if len(value) == 0:
+            raise ValueError(f"{name} must not be empty")
+        return pd.Series(dict(value))
+    return value
+
+
+def _check_weight_sums(
+    arr: np.ndarray, name: str, accounts: pd.Index | None, rows: np.ndarray | None = None
+) -> None:
+    """Each portfolio's weights (a row of ``arr``, or only ``rows``) must sum to 1 within 1e-6,
+    as ``solve`` requires: a drift measured against weights that do not (a target of 1.1, weights
+    in percent) means nothing. Weights in percent get a message that says so."""
+    picked = np.atleast_2d(arr) if rows is None else arr[rows]
+    index = np.arange(picked.shape[0]) if rows is None else rows
+    sums = picked.sum(axis=1)
+    if not np.isfinite(sums).all():
+        require_finite(picked, name)  # NaN/inf are named as such; otherwise the sum overflowed
+    off = ~(np.abs(sums - 1.0) <= WEIGHT_SUM_TOLERANCE)
+    if not off.any():
+        return
+    first = int(np.flatnonzero(off)[0])
+    r, total = int(index[first]), float(sums[first])
+    where = ""
+    if arr.ndim == 2:
+        where = f" (account {accounts[r]!r})" if accounts is not None else f" (row {r})"
+    if abs(total - 100.0) <= 1.0:
+        raise ValueError(
+            f"{name} sums to {total:.10g}: weights are fractions of the portfolio "
+            f"(0.25 = 25 %), not percent{where}"
+        )
+    # Close to 1 but outside the tolerance: rounded weights, typically (PyPortfolioOpt's
+    # clean_weights() rounds to 5 decimals and drops weights under 1e-4). Not renormalized here:
+    # silently changing what the caller gave is worse than saying so.
+    hint = ": rounded weights? divide them by their sum" if abs(total - 1.0) <= 1e-2 else ""
+    raise ValueError(
+        f"{name} must sum to 1 (within {WEIGHT_SUM_TOLERANCE:g}), got {total:.10g}{where}{hint}"
+    )
+
+
+def _check_kernel_sums(
+    arr: np.ndarray,
+    name: str,
+    accounts: pd.Index | None,
+    kernel_sums: np.ndarray | float,
+    max_drift: np.ndarray | float,
+) -> None:
+    """:func:`_check_weight_sums` on only the rows that the sums added up by the C++ kernel, in
+    its one pass over the weights, do not clear: so that the check costs no second pass over
+    memory. The kernel adds in another order than numpy, which changes a sum by rounding of
+    order n eps sum|w|: far below half the tolerance for any sensible weights, so a row within
+    half the tolerance by the kernel is within the tolerance by numpy too. Every other row (and
+    every row with some |w - w*| > 1, i.e. weights large enough to doubt that) is settled by
+    numpy's sum, the check ``solve`` makes: verdicts and messages are the same as without the
+    screen."""
+    half = WEIGHT_SUM_TOLERANCE / 2
+    if isinstance(kernel_sums, np.ndarray) and kernel_sums.shape[0] == 1:
+        kernel_sums, max_drift = float(kernel_sums[0]), float(np.asarray(max_drift)[0])
+    if isinstance(kernel_sums, float):
+        # One portfolio: float arithmetic, ~10x faster than numpy on 1-element arrays (this is
+        # most of the cost of a small check). NaN compares False: doubtful.
+        if not (abs(kernel_sums - 1.0) <= half and max_drift <= 1.0):
+            _check_weight_sums(arr, name, accounts)
+        return
+    doubtful = ~(np.abs(kernel_sums - 1.0) <= half) | ~(max_drift <= 1.0)
+    if doubtful.any():
+        _check_weight_sums(arr, name, accounts, np.flatnonzero(doubtful) if arr.ndim == 2 else None)
+
+
+def _check_fraction(arr: np.ndarray, name: str) -> None:
+    """A band (or threshold) above 1 can never be breached by weights in [0, 1]: it is a
+    percentage given by mistake (``abs_band=5`` for 5 %)."""
+    if float(arr) > 1.0 if arr.ndim == 0 else (arr > 1.0).any():
+        raise ValueError(
+            f"{name} must be at most 1: bands are fractions (0.05 = 5 %), not percent; "
+            f"got {float(arr.max()):g}"
+        )
 
 
 @dataclass(frozen=True)
@@ -104,7 +195,7 @@ def _align(current: Any, target: Any) -> tuple[Any, Any, _Labels]:
 def _per_asset(value: Any, name: str, n: int, tickers: pd.Index | None) -> np.ndarray | float:
     """A non-negative band: a float, or an (n,) array aligned to the tickers."""
     if isinstance(value, Mapping):
-        value = pd.Series(value, dtype=np.float64)
+        value = pd.Series(dict(value))  # dtype inferred: booleans are rejected below
     if isinstance(value, pd.Series):
         if tickers is None:
             raise ValueError(f"{name} is labelled by ticker but the weights are not")
@@ -117,6 +208,7 @@ def _per_asset(value: Any, name: str, n: int, tickers: pd.Index | None) -> np.nd
         )
     if (arr < 0).any():
         raise ValueError(f"{name} must be >= 0, got min {arr.min():g}")
+    _check_fraction(arr, name)
     return float(arr) if arr.ndim == 0 else arr
 
 
@@ -149,11 +241,8 @@ def _groups(
         codes, uniques = pd.factorize(labels, sort=False)
     names = pd.Index(uniques, name="group")
     if isinstance(group_bands, Mapping | pd.Series):
-        given = (
-            pd.Series(group_bands, dtype=np.float64)
-            if isinstance(group_bands, Mapping)
-            else group_bands
-        )
+        # dtype inferred, not forced to float: booleans are rejected by _finite_float.
+        given = pd.Series(dict(group_bands)) if isinstance(group_bands, Mapping) else group_bands
         missing = names.difference(given.index).tolist()
         if missing:
             raise ValueError(f"group_bands has no band for group(s) {missing[:5]}")
@@ -162,6 +251,7 @@ def _groups(
         bands = np.full(len(names), float(_finite_float(group_bands, "group_bands", (0,))))
     if (bands < 0).any():
         raise ValueError(f"group_bands must be >= 0, got min {bands.min():g}")
+    _check_fraction(bands, "group_bands")
     return codes.astype(np.int32), names, bands
 
 
@@ -359,21 +449,25 @@ def check_drift(
 
     Parameters
     ----------
-    current : array-like ``(n,)`` or ``(m, n)``, pd.Series (by ticker) or pd.DataFrame
+    current : array-like ``(n,)`` or ``(m, n)``, pd.Series or dict by ticker, or pd.DataFrame
         (accounts × tickers)
-        Current weights, one portfolio per row. They need not sum to one.
-    target : array-like ``(n,)`` (shared by every portfolio) or ``(m, n)``, or pandas
-        Target weights; labelled targets are aligned to ``current``'s labels.
+        Current weights as fractions of the portfolio (0.25 = 25 %), one portfolio per row;
+        each must sum to 1 within 1e-6, as in :func:`~rebalancing.solve`. A dict ticker →
+        weight (what PyPortfolioOpt's ``clean_weights()`` returns) is taken as a Series.
+    target : array-like ``(n,)`` (shared by every portfolio) or ``(m, n)``, dict, or pandas
+        Target weights, summing to 1 likewise; labelled targets are aligned to ``current``'s
+        labels.
     abs_band : float or ``(n,)``, optional
-        Absolute half-width :math:`a_i` in weight units (0.05 = 5 points).
+        Absolute half-width :math:`a_i` in weight units (0.05 = 5 points), at most 1.
     rel_band : float or ``(n,)``, optional
-        Relative half-width :math:`\\rho_i` as a fraction of :math:`|w^*_i|` (0.25 = ±25 %).
+        Relative half-width :math:`\\rho_i` as a fraction of :math:`|w^*_i|` (0.25 = ±25 %), at
+        most 1.
     bands : ``(n,)`` array, pd.Series or dict by ticker, optional
         Explicit per-asset half-widths; combined with ``abs_band`` by the minimum.
     groups : ``(n,)`` labels, pd.Series or dict ticker → group, optional
         The group of every asset (each asset in exactly one group).
     group_bands : float or mapping group → band, optional
-        Half-width :math:`B_g` of each group's total drift. Required with ``groups``.
+        Half-width :math:`B_g` of each group's total drift, at most 1. Required with ``groups``.
     n_threads : int
         Threads for the C++ kernel; 0 uses every core. Results do not depend on it.
 
@@ -384,11 +478,16 @@ def check_drift(
     Raises
     ------
     ValueError, TypeError
-        NaN/inf, mismatched shapes or labels, empty inputs, negative bands, no band rule at all,
-        groups that do not cover every asset or lack a band.
+        NaN/inf, mismatched shapes or labels, empty inputs, weights not summing to 1 (in
+        percent: the message says so), negative bands or bands above 1 (percent again), booleans
+        where numbers belong, no band rule at all, groups that do not cover every asset or lack
+        a band.
     """
-    current, target, labels = _align(current, target)
-    # The weights are checked for NaN/inf by the kernel, in the same pass as the drift.
+    current, target, labels = _align(
+        _as_labelled(current, "current"), _as_labelled(target, "target")
+    )
+    # The weights are checked for NaN/inf by the kernel, in the same pass as the drift (and by
+    # the sums below when a sum is not finite).
     cur = _finite_float(current, "current", (1, 2), check_finite=False)
     batch = cur.ndim == 2
     cur2 = cur if batch else cur[np.newaxis, :]
@@ -410,14 +509,17 @@ def check_drift(
         raise ValueError("give at least one band rule: abs_band, rel_band, bands or group_bands")
     threads = check_count(n_threads, "n_threads", minimum=0, meaning="0 = all cores")
     group_ids = grouping[0] if grouping else None
-    max_drift, max_excess, n_breaches, group_drift, nonfinite = _core.check_drift(
-        cur2,
-        tgt,
-        None if abs_b is None else np.asarray(abs_b, dtype=np.float64),
-        None if rel_b is None else np.asarray(rel_b, dtype=np.float64),
-        group_ids,
-        0 if grouping is None else len(grouping[1]),
-        threads,
+    # The kernel also sums w and w - w* per portfolio, for the sum-to-one check below.
+    max_drift, max_excess, n_breaches, group_drift, nonfinite, cur_sum, drift_sum = (
+        _core.check_drift(
+            cur2,
+            tgt,
+            None if abs_b is None else np.asarray(abs_b, dtype=np.float64),
+            None if rel_b is None else np.asarray(rel_b, dtype=np.float64),
+            group_ids,
+            0 if grouping is None else len(grouping[1]),
+            threads,
+        )
     )
     if nonfinite.any():
         require_finite(cur2, "current")
@@ -425,6 +527,8 @@ def check_drift(
         raise ValueError(  # finite inputs whose difference overflows
             "current - target overflows float64 (weights near 1e308)"
         )
+    _check_kernel_sums(cur, "current", labels.accounts, cur_sum, max_drift)
+    _check_kernel_sums(tgt, "target", labels.accounts, cur_sum - drift_sum, max_drift)
     return DriftReport(
         current=cur2,
         target=tgt,
@@ -454,8 +558,9 @@ def band_trades(report: DriftReport, to: Target = "target", inner: float = 0.5) 
         textbook ``threshold_rebalance`` does). ``"edge"``: each breaching asset moves to the
         nearer edge of its band, :math:`d_i \to \operatorname{sign}(d_i)\,b_i`. ``"inner"``: to
         the inner band, :math:`d_i \to \operatorname{sign}(d_i)\,f\,b_i` with ``f = inner``.
-        A breaching group is brought the same way to :math:`f B_g` (edge: :math:`f = 1`) by
-        scaling the drifts of all its members by one factor, after the asset moves.
+        A group that breaches (before or after the asset moves) is brought the same way to
+        :math:`f B_g` (edge: :math:`f = 1`) by scaling the drifts of all its members by one
+        factor, after the asset moves.
     inner : float in [0, 1]
         The fraction ``f`` for ``to="inner"``.
 
@@ -465,22 +570,37 @@ def band_trades(report: DriftReport, to: Target = "target", inner: float = 0.5) 
 
     Notes
     -----
-    The trades sum to zero, so :math:`\sum_i w_i` is unchanged. In the ``"edge"`` and
+    The trades sum to zero, so :math:`\sum_i w_i` is unchanged, and every weight moves towards
+    its target, never past it (so weights in [0, 1] stay there). In the ``"edge"`` and
     ``"inner"`` modes the moved assets leave a residual :math:`R = -\sum_{\text{moved}} t_i`,
     allocated in three stages, each taking what the previous one could not:
 
     1. the assets that did not move, *towards* their targets: those whose drift has the
-       opposite sign of :math:`R` take it in proportion to their drift, never past the target;
+       opposite sign of :math:`R` take it in proportion to their drift, never past the target,
+       and, with groups, never pushing a group past its band (:math:`f B_g` for a group that
+       breached or was scaled, :math:`B_g` otherwise);
     2. the moved assets, the same way (from their band edge back towards target);
     3. only if :math:`\sum_i w_i \ne \sum_i w^*_i` can anything be left: it is spread over the
        unmoved assets (all if every one moved) in proportion to their target weights.
 
-    Stages 1 and 2 only shrink drifts, so when the weights and targets have the same sum no band
-    gets worse and every breach is cleared.
+    Stages 1 and 2 only shrink drifts and keep every group inside its band, and when the weights
+    and targets have the same sum they absorb all of :math:`R`, so every breach is cleared.
+
+    Edges are approached from inside by a rounding margin (:math:`4\varepsilon(|w_i| + |w^*_i|)`
+    per asset, about 1e-15, and :math:`4\varepsilon(n_g + 1)\sum_{i \in g}(|w_i| + |w^*_i|)` per
+    group), so that ``check_drift`` on ``w + t`` reports no breach although it recomputes the
+    drift in floating point. Only a band of exactly 0 can still read an ulp or so past.
     """
-    if to not in ("target", "edge", "inner"):
-        raise ValueError(f"to must be 'target', 'edge' or 'inner', got {to!r}")
-    if to == "inner" and not (isinstance(inner, int | float) and 0.0 <= inner <= 1.0):
+    if not isinstance(report, DriftReport):
+        raise TypeError(
+            f"report must be a DriftReport from check_drift, got {type(report).__name__}"
+        )
+    check_choice(to, "to", ("target", "edge", "inner"))
+    if to == "inner" and (
+        isinstance(inner, bool)
+        or not isinstance(inner, int | float | np.integer | np.floating)
+        or not 0.0 <= inner <= 1.0
+    ):
         raise ValueError(f"inner must be a number in [0, 1], got {inner!r}")
     fraction = {"target": 0.0, "edge": 1.0, "inner": float(inner)}[to]
     cur = report.current
@@ -497,37 +617,100 @@ def band_trades(report: DriftReport, to: Target = "target", inner: float = 0.5) 
     new = drift.copy()
     moved = report._asset_breach[rows].copy()
     band = np.broadcast_to(report._band, (m, n))[rows]
-    new[moved] = np.sign(drift[moved]) * fraction * band[moved]
+    # Rounding margins. Whoever applies the trades recomputes w' = w + t and the drift w' - w*
+    # (check_drift does) in floating point: each step rounds by at most half an ulp of a number
+    # no larger than |w| + |w*|, so a drift moved exactly to its band edge would read up to ~2
+    # ulps past it about half the time, a "breach" of 1e-16. Landing 4 eps (|w| + |w*|) inside
+    # (~1e-15 for weights in [0, 1]) leaves no such breach. A group drift, a sum of n_g such
+    # drifts (each off by <= 2 eps (|w_i| + |w*_i|)) adding up with <= n_g eps sum |d_i| more,
+    # keeps 4 eps (n_g + 1) sum (|w_i| + |w*_i|) inside its band.
+    scale_w = np.abs(cur[rows]) + np.abs(tgt[rows])
+    eps = np.finfo(np.float64).eps
+    edge = np.maximum(fraction * band[moved] - 4.0 * eps * scale_w[moved], 0.0)
+    new[moved] = np.sign(drift[moved]) * edge
     if report.group_ids is not None and report.group_bands is not None:
-        group_breach = report._group_breach[rows]
-        for g in np.flatnonzero(group_breach.any(axis=0)):
-            members = report.group_ids == g
-            total = new[:, members].sum(axis=1)
-            limit = fraction * report.group_bands[g]
-            scale = np.ones(rows.size)
-            fix = group_breach[:, g] & (np.abs(total) > limit)
-            scale[fix] = limit / np.abs(total[fix])
-            new[:, members] *= scale[:, np.newaxis]
-            moved[np.ix_(fix, members)] = True
+        ids, bands = report.group_ids, report.group_bands
+        size = np.bincount(ids, minlength=len(bands))
+        margin = 4.0 * eps * (size + 1) * _group_sums(scale_w, ids, len(bands))
+        inner_limit = np.maximum(fraction * bands - margin, 0.0)
+        outer_limit = np.maximum(bands - margin, 0.0)
+        # A group that breached goes to f B_g. The asset moves can also push a group that did
+        # not breach past B_g (members drifting both ways, only some moved): it goes to f B_g too.
+        # Scaling every member's drift by c = f B_g / |D_g| in [0, 1) moves each towards its
+        # target, never past it, and takes |D_g| to f B_g (less the margin).
+        total = _group_sums(new, ids, len(bands))
+        breached = report._group_breach[rows]
+        changed = _group_sums(moved.astype(np.float64), ids, len(bands)) > 0
+        fix = (breached & (np.abs(total) > inner_limit)) | (changed & (np.abs(total) > outer_limit))
+        scale = np.ones_like(total)
+        scale[fix] = inner_limit[fix] / np.abs(total[fix])
+        new *= scale[:, ids]
+        moved |= fix[:, ids]
+        limit = np.where(breached | fix, inner_limit, outer_limit)
+    else:  # one group holding every asset, without a band: stages 1 and 2 as without groups
+        ids, limit = np.zeros(n, dtype=np.int32), np.full((rows.size, 1), np.inf)
     residual = -(new - drift).sum(axis=1)  # what the unmoved assets must absorb
-    _absorb(new, drift, moved, residual, tgt[rows])
+    _absorb(new, moved, residual, tgt[rows], ids, limit)
     trades[rows] = new - drift
     return report._per_asset(trades, "trade")
 
 
+def _group_sums(values: np.ndarray, ids: np.ndarray, n_groups: int) -> np.ndarray:
+    """(rows, G): the sum of each row's values over the members of each group."""
+    if n_groups == 1:  # numpy's pairwise row sum, as band_trades summed before it had groups
+        one: np.ndarray = values.sum(axis=1, keepdims=True)
+        return one
+    rows = values.shape[0]
+    flat = (np.arange(rows)[:, np.newaxis] * n_groups + ids).ravel()
+    sums: np.ndarray = np.bincount(flat, values.ravel(), rows * n_groups).reshape(rows, n_groups)
+    return sums
+
+
 def _absorb(
-    new: np.ndarray, drift: np.ndarray, moved: np.ndarray, residual: np.ndarray, target: np.ndarray
+    new: np.ndarray,
+    moved: np.ndarray,
+    residual: np.ndarray,
+    target: np.ndarray,
+    ids: np.ndarray,
+    limit: np.ndarray,
 ) -> None:
-    """Allocate each row's residual (in place; see band_trades' notes)."""
+    r"""Allocate each row's residual (in place; see band_trades' notes).
+
+    Per row, with :math:`s = \operatorname{sign}(\text{left})`, a taker :math:`i` whose drift
+    opposes the residual (:math:`s\,d_i < 0`) can move by up to :math:`|d_i|` towards its target;
+    the takers of group :math:`g` together by :math:`N_g = \sum |d_i|`. That moves the group drift
+    :math:`D_g` in the direction :math:`s`, which may go only as far as the group's limit
+    :math:`L_g` (its band; :math:`+\infty` without groups): the group can take
+
+    .. math:: C_g = \min\bigl(N_g,\; \max(0, L_g - s D_g)\bigr).
+
+    Each group takes the same fraction :math:`\min(1, |\text{left}| / \sum_g C_g)` of its
+    :math:`C_g`, shared by its takers in proportion to :math:`|d_i|`. So no drift grows or changes
+    sign and no group leaves :math:`[-L_g, L_g]`.
+
+    Enough capacity: :math:`N_g \ge \max(0, -s D_g)` (the takers' drifts outweigh the group's
+    opposing total) and :math:`L_g - s D_g \ge -s D_g`, so
+    :math:`\sum_g C_g \ge \sum_g \max(0, -s D_g) \ge -s \sum_g D_g = |\text{left}| - s\,\delta`
+    with :math:`\delta = \sum_i (w_i - w^*_i)`, since :math:`\sum_i d_i + \text{left} = \delta`
+    throughout. With equal sums (:math:`\delta = 0`) stages 1 and 2 take all of it: if stage 1
+    (unmoved takers only) falls short, every group has used up its headroom or its unmoved
+    takers, so in stage 2 the moved takers' capacity is the whole capacity above.
+    """
     left = residual.copy()
+    n_groups = limit.shape[1]
     for takers in (~moved, moved):  # unmoved assets first, then the moved ones
         direction = np.sign(left)[:, np.newaxis]
-        # Towards target: an asset whose drift opposes the residual can take up to |d_i|.
         room = np.where(takers & (direction * new < 0), np.abs(new), 0.0)
-        capacity = room.sum(axis=1)
+        room_g = _group_sums(room, ids, n_groups)
+        headroom = np.maximum(limit - direction * _group_sums(new, ids, n_groups), 0.0)
+        capacity_g = np.minimum(room_g, headroom)
+        capacity = capacity_g.sum(axis=1)
         taken = np.minimum(np.abs(left), capacity)
         share = np.divide(taken, capacity, out=np.zeros_like(capacity), where=capacity > 0)
-        new += direction * room * share[:, np.newaxis]
+        # Fraction of each taker's |d_i| taken: C_g / N_g (exactly 1 without a binding group
+        # limit) times the common share.
+        used = np.divide(capacity_g, room_g, out=np.zeros_like(room_g), where=room_g > 0)
+        new += direction * room * (used * share[:, np.newaxis])[:, ids]
         left -= np.sign(left) * taken
     for r in np.flatnonzero(left != 0.0):  # only when sum(current) != sum(target)
         takers = ~moved[r] if (~moved[r]).any() else np.ones(new.shape[1], dtype=bool)
@@ -544,7 +727,9 @@ def threshold_rebalance(
 
     Returns ``target_weights - current_weights`` (the trades) when
     ``max(abs(current - target)) > threshold`` (strictly), else ``None``. Same signature and
-    semantics as the textbook function; pandas Series in (aligned by ticker) give a Series out.
+    semantics as the textbook function; pandas Series or dicts by ticker in (aligned by
+    ticker) give a Series out. Unlike the textbook function it checks its input: the weights
+    must sum to 1 within 1e-6 and ``threshold`` must be in [0, 1] (fractions, not percent).
     For a batch of portfolios, or other band rules, use :func:`check_drift`.
     """
     real = int | float | np.integer | np.floating
@@ -552,6 +737,9 @@ def threshold_rebalance(
         raise TypeError(f"threshold must be a real number, got {type(threshold).__name__}")
     if not math.isfinite(threshold) or threshold < 0:
         raise ValueError(f"threshold must be finite and >= 0, got {threshold!r}")
+    _check_fraction(np.asarray(float(threshold)), "threshold")
+    current_weights = _as_labelled(current_weights, "current_weights")
+    target_weights = _as_labelled(target_weights, "target_weights")
     if isinstance(current_weights, pd.Series | pd.DataFrame) or isinstance(
         target_weights, pd.Series | pd.DataFrame
     ):
@@ -566,12 +754,14 @@ def threshold_rebalance(
         raise ValueError(
             f"target_weights must have shape {cur.shape} like current_weights, got {tgt.shape}"
         )
-    # One lean pass in C++ (max |drift| and a NaN/inf check), no temporaries.
-    max_drift, nonfinite = _core.max_drift(cur, tgt)
+    # One lean pass in C++ (max |drift|, a NaN/inf check and the sums for the sum-to-one check).
+    max_drift, nonfinite, cur_sum, drift_sum = _core.max_drift(cur, tgt)
     if nonfinite:
         require_finite(cur, "current_weights")
         require_finite(tgt, "target_weights")
         raise ValueError("current_weights - target_weights overflows float64")
+    _check_kernel_sums(cur, "current_weights", None, cur_sum, max_drift)
+    _check_kernel_sums(tgt, "target_weights", None, cur_sum - drift_sum, max_drift)
     if not max_drift > threshold:
         return None
     trades = tgt - cur

@@ -148,7 +148,8 @@ def _check_band(value: Any, name: str) -> None:
         raise ValueError(f"{name} must be >= 0, got {float(arr.min()):g}")
     if arr.size and float(arr.max()) > 1:
         raise ValueError(
-            f"{name} is a fraction (0.05 = 5 %), got {float(arr.max()):g}: bands are not percent"
+            f"{name} must be at most 1: bands are fractions (0.05 = 5 %), not percent; "
+            f"got {float(arr.max()):g}"
         )
 
 

@@ -6,16 +6,21 @@ list of dates.
 
 Trading days come from a real exchange calendar when the optional ``exchange_calendars`` package
 is installed (``pip install "rebalancing[calendars]"``; New York, ``"XNYS"``, by default), so
-"the last trading day of March" knows about Good Friday. Without it, business days (Monday to
-Friday, no holidays) are used and :attr:`Schedule.note` says so; the CLI prints that note.
+"the last trading day of March" knows about Good Friday. Without it (or with ``calendar=None``)
+the data are the calendar: the last (first) trading day of a period is the last (first) row of
+that period present in the data, and the note returned with the mask says so (the CLI prints it).
 
 How a scheduled date meets the data: row ``t`` of a returns table is the return *up to* its date,
-and the policy acts at the end of that date. A scheduled trading day is acted on at the first
-row dated on or after it within the same period (the same day when the data have it; the next
-available row when the data skip it, e.g. monthly data labelled at calendar month ends, where
-the last session can be a Friday before a Saturday month end). A period whose scheduled day has
-no such row (the data end first) has no check. An explicit date is acted on at the first row on
-or after it. Weekly periods run Monday to Sunday.
+and the policy acts at the end of that date. With a calendar, a scheduled trading day is acted on
+at the first row dated on or after it within the same period (the same day when the data have
+it; the next available row when the data skip it, e.g. monthly data labelled at calendar month
+ends, where the last session can be a Friday before a Saturday month end). When the period has
+no such row but the data go on past the scheduled day (a session missing from the data, or
+weekly data checked monthly), the period's last row before that day is acted on instead. A
+period whose scheduled day is after the end of the data (the data end first) has no check;
+without a calendar the last period is judged complete when the data reach its last weekday.
+An explicit date is acted on at the first row on or after it. Weekly periods run Monday to
+Sunday.
 """
 
 from __future__ import annotations
@@ -55,6 +60,13 @@ BUSINESS_DAYS_NOTE = (
     "no exchange holidays). Install rebalancing[calendars] for a real trading calendar."
 )
 
+#: The note of a schedule that had no exchange calendar: the data's own rows decide.
+DATA_ROWS_NOTE = (
+    "exchange_calendars is not installed: schedules use the first or last row of each period "
+    "in the data as its first or last trading day. Install rebalancing[calendars] for a real "
+    "trading calendar."
+)
+
 
 def trading_days(
     start: Any, end: Any, calendar: str | None = "XNYS"
@@ -68,7 +80,7 @@ def trading_days(
     start_ts, end_ts = pd.Timestamp(start).normalize(), pd.Timestamp(end).normalize()
     if start_ts > end_ts:
         raise ValueError(f"start ({start_ts.date()}) must not be after end ({end_ts.date()})")
-    if calendar is not None:
+    if calendar is not None and _exchange_calendars_installed():
         sessions = _exchange_sessions(calendar, start_ts, end_ts)
         if sessions is not None:
             return (
@@ -78,6 +90,16 @@ def trading_days(
     days = pd.bdate_range(start_ts, end_ts)
     note = BUSINESS_DAYS_NOTE if calendar is not None else "business days (Monday to Friday)"
     return days, note
+
+
+def _exchange_calendars_installed() -> bool:
+    """Whether ``exchange_calendars`` can be imported. Not cached (the import itself is, by
+    Python): the cached calendar results below must not outlive the package (tests remove it)."""
+    try:
+        import exchange_calendars  # noqa: F401
+    except ImportError:
+        return False
+    return True
 
 
 @functools.lru_cache(maxsize=64)
@@ -121,7 +143,8 @@ class Schedule:
     dates : iterable of dates, optional
         An explicit list instead of a frequency.
     calendar : str or None
-        Exchange calendar code for ``exchange_calendars`` (``None``: business days).
+        Exchange calendar code for ``exchange_calendars`` (``None``, or without that package:
+        the first or last row of each period in the data).
     """
 
     freq: str | None = "monthly"
@@ -171,15 +194,57 @@ class Schedule:
             note = ""
         else:
             code = FREQUENCIES[str(self.freq)]
-            wanted, note = _scheduled_days(code, self.when, self.calendar, days[0], days[-1])
-            rows = np.searchsorted(days, wanted, side="left")
-            # A scheduled day is acted on at the first row on or after it, within its period.
-            inside = rows < n
-            rows, wanted = rows[inside], wanted[inside]
-            rows = rows[_period_key(days[rows], code) == _period_key(wanted, code)]
+            sessions: np.ndarray | None = None
+            if self.calendar is None:
+                note = "no exchange calendar: the first or last row of each period in the data"
+            elif not _exchange_calendars_installed():
+                note = DATA_ROWS_NOTE
+            else:
+                sessions, note = _scheduled_days(code, self.when, self.calendar, days[0], days[-1])
+            if sessions is None:
+                # No calendar: the data's own first or last row of each period.
+                return _data_rows(days, code, self.when), note
+            rows = _rows_for(days, sessions, code)
         mask = np.zeros(n, dtype=bool)
         mask[rows[rows < n]] = True
         return mask, note
+
+
+def _rows_for(days: np.ndarray, wanted: np.ndarray, code: str) -> np.ndarray:
+    """The row acted on for each scheduled trading day (see the module docstring), or none."""
+    n = len(days)
+    rows = np.searchsorted(days, wanted, side="left")
+    # A scheduled day after the last row: the data end first, no check in that period.
+    inside = rows < n
+    rows, wanted = rows[inside], wanted[inside]
+    period = _period_key(wanted, code)
+    # The first row on or after the scheduled day, within its period.
+    same = _period_key(days[rows], code) == period
+    # Otherwise (the data skip the day and go on in a later period) the period's last row
+    # before the day, if the period has any row at all.
+    before = np.maximum(rows - 1, 0)
+    earlier = ~same & (rows > 0) & (_period_key(days[before], code) == period)
+    picked: np.ndarray = np.where(same, rows, before)[same | earlier]
+    return picked
+
+
+def _data_rows(days: np.ndarray, code: str, when: str) -> np.ndarray:
+    """Mask of the first or last row of every period present in ``days`` (sorted). The last
+    period counts for ``"last"`` only if the data reach its last weekday: data ending before
+    then cut it (a holiday on that weekday cannot be told apart without a calendar)."""
+    key = _period_key(days, code)
+    new_period = np.flatnonzero(np.diff(key)) + 1
+    mask = np.zeros(len(days), dtype=bool)
+    if when == "first":
+        mask[np.concatenate(([0], new_period))] = True
+        return mask
+    mask[new_period - 1] = True
+    period_end = pd.Period(pd.Timestamp(days[-1]), code).end_time.normalize()
+    last_weekday = np.busday_offset(
+        period_end.to_datetime64().astype("datetime64[D]"), 0, "backward"
+    )
+    mask[-1] = days[-1] >= last_weekday
+    return mask
 
 
 def _period_key(days: np.ndarray, code: str) -> np.ndarray:
@@ -198,16 +263,22 @@ def _period_key(days: np.ndarray, code: str) -> np.ndarray:
 
 @functools.lru_cache(maxsize=256)
 def _scheduled_days(
-    code: str, when: str, calendar: str | None, first: np.datetime64, last: np.datetime64
-) -> tuple[np.ndarray, str]:
-    """The first or last trading day of every period touching [first, last], from a year before
+    code: str, when: str, calendar: str, first: np.datetime64, last: np.datetime64
+) -> tuple[np.ndarray | None, str]:
+    """The first or last session of every period touching [first, last], from a year before
     ``first`` to the end of ``last``'s period, so that the first and the last periods are whole
-    (a period cut by the end of the data has its last trading day after the data: no check
-    there). Cached: schedules are asked for the same data again and again."""
+    (a period cut by the end of the data has its last session after the data: no check
+    there); None when the calendar does not cover the range. Cached: schedules are asked for the
+    same data again and again (only called with exchange_calendars installed)."""
     period_end = pd.Period(pd.Timestamp(last), code).end_time.normalize()
-    sessions, note = trading_days(
-        pd.Timestamp(first) - pd.DateOffset(years=1), period_end, calendar
+    sessions = _exchange_sessions(
+        calendar, (pd.Timestamp(first) - pd.DateOffset(years=1)).normalize(), period_end
     )
+    if sessions is None:
+        return None, (
+            f"the {calendar} calendar does not cover the data: schedules use the first or last "
+            "row of each period in the data"
+        )
     days = sessions.to_numpy().astype("datetime64[D]")
     key = _period_key(days, code)
     change = np.flatnonzero(np.diff(key)) + 1  # the first day of each new period
@@ -216,7 +287,7 @@ def _scheduled_days(
     )
     picked = days[pick]
     picked.flags.writeable = False  # shared through the cache
-    return picked, note
+    return picked, f"schedules follow the {calendar} trading calendar (exchange_calendars)"
 
 
 def as_schedule(value: Any) -> Schedule:

@@ -9,15 +9,18 @@
 /// by the caller, who knows the group bands; the kernel returns D).
 ///
 /// One pass over the data computes, per portfolio, max_i |d_ri|, max_i (|d_ri| - b_ri) (> 0 iff
-/// some asset breaches; otherwise minus the smallest headroom), a NaN/inf check, and the group
-/// drifts: reductions only, no n-sized output, so memory traffic is the reading of the inputs. The
-/// number of breaching assets is counted by a second pass over only the blocks that breach (in a
-/// daily check, few). Which assets breach is read afterwards, only for the portfolios that do.
+/// some asset breaches; otherwise minus the smallest headroom), a NaN/inf check, the sums
+/// sum_i w_ri and sum_i d_ri (for the caller's check that weights and targets sum to one), and
+/// the group drifts: reductions only, no n-sized output, so memory traffic is the reading of the
+/// inputs. The number of breaching assets is counted by a second pass over only the blocks that
+/// breach (in a daily check, few). Which assets breach is read afterwards, only for the
+/// portfolios that do.
 ///
 /// Work is split into whole portfolios when they have at most kDriftChunk assets, and into items
 /// of kDriftChunk assets of one portfolio otherwise. Maxima and counts do not depend on the order
-/// of evaluation; group sums are accumulated within an item in index order and items are merged
-/// in index order, so every result is bitwise identical for any thread count.
+/// of evaluation; group sums are accumulated within an item in index order, the sums of w and d
+/// in the vector body's fixed order, and items are merged in index order, so every result is
+/// bitwise identical for any thread count.
 
 #include <cmath>
 #include <cstddef>
@@ -72,6 +75,11 @@ struct DriftSummary {
     std::int64_t breaches = 0;                                     ///< #{i : |d_i| > b_i}
     /// #{i : d_i is NaN or +-inf}: the inputs are checked for finiteness in the same pass.
     std::int64_t nonfinite = 0;
+    /// sum_i w_i and sum_i d_i (so sum_i w*_i = current_sum - drift_sum up to rounding), summed
+    /// in an order fixed by the vector width: for the caller's sum-to-one check, which settles
+    /// any doubt with an exact-order sum of its own.
+    double current_sum = 0.0;
+    double drift_sum = 0.0;
 };
 
 namespace detail {
@@ -112,8 +120,9 @@ struct RowSpan {
 /// the avx2 target, chosen at run time where the CPU has it. Maxima and minima are written
 /// `a > m ? a : m` / `a < m ? a : m` (maxpd/minpd exactly, as in the scalar tail), and |x|
 /// clears the sign bit as std::abs does, so every path gives identical maxima. NaN/inf are
-/// screened by a running sum of |d|, which stays finite unless some |d| is NaN or inf (or the sum
-/// overflows: a false alarm that pass 2 settles exactly) -- one add per vector.
+/// screened by the running sum of d, which stays finite unless some d is NaN or inf (or the sum
+/// overflows: a false alarm that pass 2 settles exactly) -- one add per vector, and the sum is
+/// returned too, with the running sum of w (one more add) for the caller's sum-to-one check.
 ///
 /// A vector body loops over the rows itself: for short rows (a batch of accounts of a few
 /// hundred assets) a call per row cost ~11 % of the instructions (922 against 822 per 500-asset
@@ -122,8 +131,10 @@ struct RowSpan {
 struct Extremes {
     double top = 0.0;
     double excess = -std::numeric_limits<double>::infinity();
-    bool suspect = false;  ///< some |d| may be NaN or inf
-    std::size_t next = 0;  ///< first asset not processed by the vector body
+    double current_sum = 0.0;  ///< sum of w
+    double drift_sum = 0.0;    ///< sum of d
+    bool suspect = false;      ///< some |d| may be NaN or inf
+    std::size_t next = 0;      ///< first asset not processed by the vector body
 };
 
 /// Rows handled per call of a vector body (the size of the caller's Extremes array).
@@ -147,12 +158,14 @@ struct Lanes<4> {
     typedef std::int64_t M __attribute__((vector_size(32)));
 };
 
-/// One vector of weights at asset k: d = w - w*, a = |d|, running max, NaN screen, excess.
+/// One vector of weights at asset k: d = w - w*, a = |d|, running max, running sums of d (the
+/// NaN screen) and of w, excess.
 template <int W, BandKind A, BandKind R>
 __attribute__((always_inline)) inline void accumulate(const double* cur, const double* tgt,
                                                       std::size_t k, const BandRule& rule,
                                                       typename Lanes<W>::V& top,
                                                       typename Lanes<W>::V& screen,
+                                                      typename Lanes<W>::V& total,
                                                       typename Lanes<W>::V& excess) {
     using V = typename Lanes<W>::V;
     using M = typename Lanes<W>::M;
@@ -160,9 +173,11 @@ __attribute__((always_inline)) inline void accumulate(const double* cur, const d
     V c, t;
     std::memcpy(&c, cur + k, sizeof c);
     std::memcpy(&t, tgt + k, sizeof t);
-    const V a = (V)((M)(c - t) & magnitude);
+    const V d = c - t;
+    const V a = (V)((M)d & magnitude);
     top = a > top ? a : top;
-    screen = screen + a;
+    screen = screen + d;
+    total = total + c;
     if constexpr (!band_is_constant<A, R>) {
         V band = V{} + (A == BandKind::scalar ? rule.abs_scalar
                                               : std::numeric_limits<double>::infinity());
@@ -188,30 +203,34 @@ __attribute__((always_inline)) inline void extremes_vector(const RowSpan& span,
     for (std::size_t r = span.first; r < span.last; ++r) {
         const double* cur = span.cur + r * span.cur_stride;
         const double* tgt = span.tgt + r * span.tgt_stride;
-        V top[4] = {}, screen[4] = {};
+        V top[4] = {}, screen[4] = {}, total[4] = {};
         V excess[4] = {V{} - infinity, V{} - infinity, V{} - infinity, V{} - infinity};
         std::size_t j = span.begin;
         for (; j + 4 * W <= span.end; j += 4 * W)
             for (std::size_t h = 0; h < 4; ++h)
-                accumulate<W, A, R>(cur, tgt, j + W * h, rule, top[h], screen[h], excess[h]);
+                accumulate<W, A, R>(cur, tgt, j + W * h, rule, top[h], screen[h], total[h],
+                                    excess[h]);
         for (; j + W <= span.end; j += W)
-            accumulate<W, A, R>(cur, tgt, j, rule, top[0], screen[0], excess[0]);
-        // Fold the four accumulators, then the lanes (max is exact in any order, and the sum
-        // is only a finiteness screen).
+            accumulate<W, A, R>(cur, tgt, j, rule, top[0], screen[0], total[0], excess[0]);
+        // Fold the four accumulators, then the lanes (max is exact in any order; the sums are a
+        // finiteness screen and a sum-to-one check with a tolerance far above their rounding).
         Extremes& x = out[r - span.first];
         x.next = j;
         for (std::size_t h = 1; h < 4; ++h) {
             top[0] = top[h] > top[0] ? top[h] : top[0];
             screen[0] = screen[0] + screen[h];
+            total[0] = total[0] + total[h];
             excess[0] = excess[h] > excess[0] ? excess[h] : excess[0];
         }
         double sum = 0.0;
         for (int lane = 0; lane < W; ++lane) {
             x.top = top[0][lane] > x.top ? top[0][lane] : x.top;
             sum += screen[0][lane];
+            x.current_sum += total[0][lane];
             if constexpr (!band_is_constant<A, R>)
                 x.excess = excess[0][lane] > x.excess ? excess[0][lane] : x.excess;
         }
+        x.drift_sum = sum;
         x.suspect = !(std::abs(sum) <= kLargest);
     }
 }
@@ -267,7 +286,10 @@ void scan(const RowSpan& span, const BandRule& rule, DriftSummary* out) {
             const double* tgt = span.tgt + r * span.tgt_stride;
             Extremes& x = extremes[r - first];
             for (std::size_t j = x.next; j < span.end; ++j) {
-                const double a = std::abs(cur[j] - tgt[j]);
+                const double d = cur[j] - tgt[j];
+                const double a = std::abs(d);
+                x.drift_sum += d;
+                x.current_sum += cur[j];
                 x.top = a > x.top ? a : x.top;
                 x.suspect = x.suspect || !(a <= kLargest);
                 if constexpr (!band_is_constant<A, R>) {
@@ -279,6 +301,8 @@ void scan(const RowSpan& span, const BandRule& rule, DriftSummary* out) {
             s = DriftSummary{};
             s.max_drift = x.top;
             s.max_excess = x.excess;
+            s.current_sum = x.current_sum;
+            s.drift_sum = x.drift_sum;
             if constexpr (band_is_constant<A, R>)
                 s.max_excess = x.top - band_at<A, R>(rule, span.begin, 0.0);
             if (s.max_excess > 0.0 || x.suspect)
@@ -409,6 +433,8 @@ inline void check_drift(const DriftBatch& batch, const BandRule& rule, std::size
             total.max_excess = s.max_excess > total.max_excess ? s.max_excess : total.max_excess;
             total.breaches += s.breaches;
             total.nonfinite += s.nonfinite;
+            total.current_sum += s.current_sum;
+            total.drift_sum += s.drift_sum;
             for (std::size_t g = 0; sums && g < groups; ++g)
                 sums[g] += partial_groups[item * groups + g];
         }
