@@ -539,7 +539,7 @@ class Backtester:
     --------
     >>> import rebalancing as rb
     >>> from rebalancing import datasets
-    >>> returns = datasets.stocks_bonds_bills()[["stocks", "bonds"]]
+    >>> returns = datasets.load_stocks_bonds_bills()[["stocks", "bonds"]]
     >>> bt = rb.Backtester(returns, {"stocks": 0.6, "bonds": 0.4}, costs=0.001)
     >>> bt.run(rb.Calendar("annual")).rebalances
     97
