@@ -400,6 +400,31 @@ void test_rank_deficient_and_ill_conditioned() {
     }
 }
 
+/// Seed 1044 of benchmarks/sweep_small.py (n = 4, Sigma of rank 1, lam = 788.8): the polish
+/// finds the exact KKT point (gap ~1e-15) but its computed objective was 4.6e-15 above a
+/// first-order point's (gap 8.2e-11, tolerance 1.7e-13), far below the rounding of F here
+/// (|d|'|Sigma||d| / d'Sigma d ~ 1e10): it was thrown away and the solve ended max_iterations.
+void test_rank_deficient_small_certified() {
+    Data d;
+    d.current = {0x1.36f717e944b74p-2, 0x1.870b407439ea5p-2, 0x1.0d37d28006c75p-25,
+                 0x1.41fda58811b98p-2};
+    d.buy = {0x1.451054f2d5ccdp-14, 0x1.03bdfd99a6443p-9, 0x1.44171ba16245ap-10, 0.0};
+    d.sell = {0x1.11e1581247069p-10, 0x1.003524fcb6e3ep-9, 0x1.6f55c61e13469p-10, 0.0};
+    d.lower = {0.0, 0.0, 0.0, 0.0};
+    d.upper = {1.0, 1.0, 1.0, 1.0};
+    const std::vector<double> target = {0x1.978f6eef9cf2fp-3, 0x1.18a68fce391d4p-2,
+                                        0x1.9e08b4d2e6e1cp-26, 0x1.0dc8db8df7da3p-1};
+    const std::vector<double> cov = {
+        0x1.f7171d37d5281p-4,  -0x1.5f87e531fbdd9p-6, -0x1.0c208e352926cp-3, 0x1.cf5b785967753p-4,
+        -0x1.5f87e531fbdd9p-6, 0x1.eb426c03fb092p-9,  0x1.76b438b7f8bb6p-6,  -0x1.43c4879f7142ep-6,
+        -0x1.0c208e352926cp-3, 0x1.76b438b7f8bb6p-6,  0x1.1dcd6317d577ap-3,  -0x1.ede6f20357eabp-4,
+        0x1.cf5b785967753p-4,  -0x1.43c4879f7142ep-6, -0x1.ede6f20357eabp-4, 0x1.aac3291b20108p-4};
+    DenseCovariance op(cov.data(), 4);
+    const Result r = Solver(op, target.data(), 0x1.8a617acf04becp+9, d.view()).solve();
+    check(r.status == Status::optimal, "small rank-one covariance, lam 788.8: certified");
+    check(r.gap <= 1e-9 * r.objective, "small rank-one covariance: gap within tolerance");
+}
+
 void test_drift_against_naive_loop() {
     std::mt19937_64 rng(21);
     std::uniform_real_distribution<double> unif(0.0, 1.0);
@@ -910,6 +935,7 @@ int main() {
     test_two_assets_against_grid();
     test_edge_cases();
     test_rank_deficient_and_ill_conditioned();
+    test_rank_deficient_small_certified();
     test_dense_stats();
     test_linear_program_ties_under_rounding();
     test_drift_against_naive_loop();

@@ -164,6 +164,7 @@ class Solver {
         double magnitude = 0.0;  ///< rounding scale of the gap (Certificate::magnitude)
         double lp_trade = 0.0;   ///< Certificate::lp_trade
         double abs_w = 0.0, abs_trade = 0.0;  ///< |w|_1 and |w - w0|_1
+        double abs_d = 0.0, abs_cost = 0.0;   ///< |w - w*|_1 and sum_i |h_i(w_i - w0_i)|
         double budget_error = INFINITY;       ///< |sum(w) - total|: feasibility is checked too
     };
 
@@ -195,11 +196,16 @@ class Solver {
         double risk = 0.0, cost = 0.0;
         p.abs_w = 0.0;
         p.abs_trade = 0.0;
+        p.abs_d = 0.0;
+        p.abs_cost = 0.0;
         for (std::size_t i = 0; i < n_; ++i) {
-            risk += (p.w[i] - target_[i]) * p.sigma_d[i];
-            cost += s_.cost_at(i, p.w[i]);
+            const double d = p.w[i] - target_[i], h = s_.cost_at(i, p.w[i]);
+            risk += d * p.sigma_d[i];
+            cost += h;
             p.abs_w += std::abs(p.w[i]);
             p.abs_trade += std::abs(p.w[i] - s_.current[i]);
+            p.abs_d += std::abs(d);
+            p.abs_cost += std::abs(h);
         }
         detail::CompensatedSum sum;
         for (double v : p.w) sum.add(v);
@@ -228,13 +234,42 @@ class Solver {
     }
 
     /// Keeps p if it is better than best_: a lower objective, or (within the rounding of the
-    /// objective itself) a smaller certified gap. Comparing objectives alone would throw away
-    /// an exactly certified point whose objective rounds a few ulps above an uncertified one.
+    /// two computed objectives) a smaller certified gap, or a certified gap where best_ has
+    /// none. Comparing objectives alone would throw away an exactly certified point whose
+    /// computed objective rounds above an uncertified one's.
+    ///
+    /// A certified p always wins: F(p) - F* <= gap(p), so no point is better than p by more
+    /// than the tolerance, whatever the computed objectives say. This matters when Sigma is
+    /// rank-deficient: d = w - w* may be large along its null space while F is small, and the
+    /// rounding of the computed F (objective_error) then exceeds the true difference between
+    /// a first-order point and the exact KKT point (second order in their distance) by orders
+    /// of magnitude, while the gap, first order in that distance, tells them apart.
     void keep_if_better(const Point& p) {
-        const double rounding = 1e-14 * std::abs(best_.objective);
+        const double rounding = std::max(1e-14 * std::abs(best_.objective),
+                                         objective_error(p) + objective_error(best_));
         if (p.objective < best_.objective - rounding ||
-            (p.objective <= best_.objective + rounding && p.gap < best_.gap))
+            (p.objective <= best_.objective + rounding && p.gap < best_.gap) ||
+            (converged(p) && !converged(best_)))
             best_ = p;
+    }
+
+    /// A bound on the rounding error of the computed objective of p, u = eps / 2 the unit
+    /// roundoff, gamma_n = n u / (1 - n u), M = max|Sigma_ij|. With d^ = fl(w - w*) =
+    /// d (1 + delta), |delta| <= u, and s^ the computed Sigma d^, |s^ - Sigma d^| <= gamma_n
+    /// |Sigma| |d^| (one dot product per entry), the computed sum_i d^_i s^_i differs from
+    /// d' Sigma d by at most
+    ///     |d^'(s^ - Sigma d^)| + |d^' Sigma d^ - d' Sigma d| + gamma_n sum_i |d^_i| |s^_i|
+    ///         <= (2 gamma_n + 2 u + O(u^2)) |d|' |Sigma| |d|  <=  (n + 1) eps M |d|_1^2,
+    /// and the sum of the n cost terms by (n + 1) eps sum_i |h_i| (each term is exact up to
+    /// the rounding of w - w0 and one product per tranche). Sigma d updated column by column
+    /// (update_product) carries the errors of each update as well: a factor 2 covers a few.
+    /// Note |d|' |Sigma| |d| >= d' Sigma d, with equality only without cancellation: for a
+    /// rank-deficient Sigma the ratio reached 1e10 (benchmarks/sweep_small.py), so this bound
+    /// is far above eps |F|.
+    double objective_error(const Point& p) const {
+        constexpr double eps = 2.220446049250313e-16;
+        const double m = gradient_entry_scale_ / 2.0;  // lam M
+        return 2.0 * static_cast<double>(n_ + 2) * eps * (m * p.abs_d * p.abs_d + p.abs_cost);
     }
 
     /// lam = 0: minimise the costs alone. The certificate's linear program with g = 0 is then
