@@ -83,8 +83,16 @@ def assert_consistent(p: Problem, res: RebalanceResult) -> None:
 
 
 def assert_not_worse(p: Problem, ours: float, other: float, other_w: np.ndarray) -> None:
-    """F(ours) <= F(other) up to REL_TOL relative, an absolute floor and other's infeasibility."""
-    slack = REL_TOL * abs(other) + ABS_FLOOR + infeasibility_slack(p, other_w)
+    """F(ours) <= F(other) up to REL_TOL relative, an absolute floor, other's infeasibility and
+    the rounding of evaluating F itself (relative to :meth:`Problem.risk_scale`, which is far
+    above |F| when w - w* lies near the null space of a rank-deficient Σ: there two evaluations
+    of F differ by more than F)."""
+    slack = (
+        REL_TOL * abs(other)
+        + ABS_FLOOR
+        + EVAL_RTOL * p.risk_scale(other_w)
+        + infeasibility_slack(p, other_w)
+    )
     assert ours <= other + slack, (
         f"{p.label}: ours {ours!r} > other {other!r} by {ours - other:.3e} "
         f"(relative {(ours - other) / max(abs(other), 1e-300):.3e}, allowed {slack:.3e})"
