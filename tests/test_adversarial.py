@@ -15,8 +15,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import rebalancing as rb
-from rebalancing import _core
 from _problems import examples, make_cov, make_problem
+from rebalancing import _core
 
 N = 8
 _RNG = np.random.default_rng(0)
