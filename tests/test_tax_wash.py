@@ -364,7 +364,10 @@ def test_a_partly_sold_round_trip_replaces_with_held_shares_first() -> None:
         ("1", D(15), D(-150), D(100), D(0)),
         ("3", D(4), D(-36), D(0), D(0)),
     ]
-    assert open_lots(led) == {"3": (D(6), D(312), "2024-01-12")}
+    assert open_lots(led) == {
+        "1": (D(85), D(4250), "2024-01-02"),
+        "3": (D(6), D(312), "2024-01-12"),
+    }
     check_invariants(led)
 
 
