@@ -240,3 +240,27 @@ def test_form_8949() -> None:
     with pytest.raises(TypeError, match="year must be an int"):
         led.form_8949(year="2024")  # type: ignore[arg-type]
     check_invariants(led)
+
+
+def test_a_refused_later_dated_event_inside_a_transaction_changes_nothing() -> None:
+    # Inside one transaction the ledger extends its states in place; an event refused after
+    # the previous date was closed must leave the group meaning what it meant before it: the
+    # day stays open, so a later same-day loss still gets first claim by acquisition order.
+    led = Ledger()
+    reference = Ledger()
+    for target in (led, reference):
+        target.buy("2024-01-02", "VOO", 10, 50)  # lot 1
+        target.buy("2024-01-10", "VOO", 10, 50)  # lot 2
+        target.buy("2024-01-25", "VOO", 10, 45)  # lot 3: replacement candidate
+    with led.transaction():
+        led.sell("2024-02-01", "VOO", 10, 40, method="spec_id", lots={"2": 10})  # loss 100
+        with pytest.raises(ValueError, match="only 20 held"):
+            led.sell("2024-02-05", "VOO", 21, 40)
+        led.sell("2024-02-01", "VOO", 10, 40, method="spec_id", lots={"1": 10})  # loss 100
+    reference.sell("2024-02-01", "VOO", 10, 40, method="spec_id", lots={"2": 10})
+    reference.sell("2024-02-01", "VOO", 10, 40, method="spec_id", lots={"1": 10})
+    assert snapshot(led) == snapshot(reference)
+    # Same-day losses in original acquisition order: lot 1's loss takes lot 3's 10 shares.
+    disallowed = dict(zip(led.realized().lot_id, led.realized().wash_disallowed, strict=True))
+    assert disallowed == {"1": D(100), "2": D(0)}
+    check_invariants(led)

@@ -681,7 +681,7 @@ class Ledger:
         group = self._groups.get(key)
         txn = self._txn
         assert txn is not None, "events are recorded inside a transaction"
-        if group is not None and txn.owned.get(id(group)) is group and event.date == group.day:
+        if group is not None and txn.owned.get(id(group)) is group and event.date >= group.day:
             # Created by this transaction, so nothing else refers to it: extend it in place
             # (a rollback restores the groups of the snapshot anyway).
             outcome = add_event_in_place(group, event, self._kinds)
