@@ -52,6 +52,24 @@ def test_thresholds(min_usd: object, min_pct: object, lots: list[str]) -> None:
     assert not result.applied and len(led.events()) == 3
 
 
+def test_harvest_works_on_the_declared_account() -> None:
+    # Issue 12: a ledger whose only account is "brokerage" (no hidden "taxable" account); the
+    # default account=None harvests every taxable account, here brokerage: lots 1-3 as in
+    # three_lots, losses 50 + 150 + 200.
+    led = Ledger(accounts={"brokerage": "taxable"})
+    led.buy("2023-01-03", "VOO", 10, 100)
+    led.buy("2023-02-01", "VOO", 10, 110)
+    led.buy("2023-03-01", "VOO", 20, 105)
+    result = harvest(led, PRICES, "2024-03-01", {"VOO": "VTI"})
+    assert harvested(result) == ["1", "2", "3"]
+    assert result.harvested_loss == D(400)
+    assert {t.account for t in result.trades} == {"brokerage"}
+    same = harvest(led, PRICES, "2024-03-01", {"VOO": "VTI"}, account="brokerage")
+    assert same.trades == result.trades
+    with pytest.raises(ValueError, match="account: unknown account 'taxable'"):
+        harvest(led, PRICES, "2024-03-01", {"VOO": "VTI"}, account="taxable")
+
+
 def test_no_loss_is_never_harvested() -> None:
     led = Ledger()
     led.buy("2023-01-03", "VOO", 10, 95)

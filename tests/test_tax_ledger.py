@@ -45,9 +45,10 @@ def test_amounts_are_exact_decimals_and_floats_are_refused() -> None:
 
 
 def test_accounts() -> None:
-    led = Ledger({"roth": "roth", "joint": "taxable", "ira": "ira"})
+    led = Ledger({"taxable": "taxable", "roth": "roth", "joint": "taxable", "ira": "ira"})
     assert led.accounts == {"taxable": "taxable", "roth": "roth", "joint": "taxable", "ira": "ira"}
-    assert Ledger(["joint"]).accounts == {"taxable": "taxable", "joint": "taxable"}
+    assert Ledger(["joint"]).accounts == {"joint": "taxable"}
+    assert Ledger().accounts == {"taxable": "taxable"}  # the documented default
     led.add_account("hsa", "ira")
     with pytest.raises(ValueError, match="name: account 'hsa' already exists"):
         led.add_account("hsa")
@@ -55,8 +56,10 @@ def test_accounts() -> None:
         led.add_account("x", "401k")
     with pytest.raises(ValueError, match="account: unknown account 'brokerage'"):
         led.buy("2024-01-02", "VOO", 1, 1, account="brokerage")
-    with pytest.raises(ValueError, match="already exists"):
-        Ledger({"taxable": "ira"})
+    with pytest.raises(ValueError, match="accounts: at least one account"):
+        Ledger({})
+    with pytest.raises(ValueError, match="kind must be one of"):
+        Ledger({"joint": "401k"})
     with pytest.raises(TypeError, match="accounts"):
         Ledger("joint")
     with pytest.raises(ValueError, match="identical must name at least two"):
@@ -64,6 +67,39 @@ def test_accounts() -> None:
     with pytest.raises(TypeError, match="identical must be an iterable"):
         Ledger(identical="VOO")
     assert "events=0" in repr(led)
+
+
+def test_accounts_are_exactly_those_declared() -> None:
+    # Issue 12: no hidden "taxable" account next to the declared ones.
+    led = Ledger(accounts={"brokerage": "taxable"})
+    assert led.accounts == {"brokerage": "taxable"}
+    assert led.account_kind("brokerage") == "taxable"
+    bought = led.buy("2024-01-02", "VOO", 10, 50)  # the only account is the default
+    assert bought.account == "brokerage"
+    sold = led.sell("2024-02-01", "VOO", 4, 45)
+    assert sold.account == "brokerage"
+    assert led.lots().account.tolist() == ["brokerage"]
+    with pytest.raises(ValueError, match="account: unknown account 'taxable'"):
+        led.buy("2024-01-02", "VOO", 1, 1, account="taxable")
+    with pytest.raises(ValueError, match="account: unknown account 'nope'"):
+        led.account_kind("nope")
+
+
+def test_several_accounts_need_the_account_argument() -> None:
+    led = Ledger({"joint": "taxable", "ira": "ira"})
+    before = snapshot(led)
+    for call in (
+        lambda: led.buy("2024-01-02", "VOO", 1, 1),
+        lambda: led.reinvest("2024-01-02", "VOO", 1, 1),
+        lambda: led.deposit("2024-01-02", "VOO", 1, 1),
+        lambda: led.sell("2024-01-02", "VOO", 1, 1),
+    ):
+        with pytest.raises(ValueError, match=r"account: .*'ira', 'joint'") as err:
+            call()
+        assert "account=" in str(err.value)
+    assert snapshot(led) == before
+    led.buy("2024-01-02", "VOO", 1, 1, account="joint")
+    assert led.lots().account.tolist() == ["joint"]
 
 
 def test_transaction_is_all_or_nothing() -> None:
