@@ -108,9 +108,11 @@ def test_harvest_sells_losers_and_buys_the_substitute() -> None:
 
 
 def recent_position() -> Ledger:
-    led = Ledger({"joint": "taxable", "ira": "ira"})
-    led.buy("2023-01-03", "VOO", 100, 50)  # lot 1: loss 10/share at 40
-    led.buy("2024-02-20", "VOO", 10, 44)  # lot 2: recent, loss 4/share (40, below 100)
+    led = Ledger({"taxable": "taxable", "joint": "taxable", "ira": "ira"})
+    led.buy("2023-01-03", "VOO", 100, 50, account="taxable")  # lot 1: loss 10/share at 40
+    led.buy(
+        "2024-02-20", "VOO", 10, 44, account="taxable"
+    )  # lot 2: recent, loss 4/share (40, below 100, account="taxable")
     led.buy("2024-02-25", "VOO", 5, 39, account="joint")  # lot 3: recent, other account
     led.buy("2024-02-26", "VOO", 3, 41, account="ira")  # lot 4: recent, IRA
     return led
@@ -269,8 +271,8 @@ def test_swap_back_only_when_the_gain_is_small_enough() -> None:
     ],
 )
 def test_bad_harvest_input(kwargs: dict[str, object], error: type[Exception], match: str) -> None:
-    led = Ledger({"ira": "ira"})
-    led.buy("2024-01-02", "VOO", 10, 100)
+    led = Ledger({"taxable": "taxable", "ira": "ira"})
+    led.buy("2024-01-02", "VOO", 10, 100, account="taxable")
     args: dict[str, object] = {
         "prices": {"VOO": 95, "VTI": 40},
         "date": "2024-03-01",

@@ -111,7 +111,7 @@ def test_transaction_is_all_or_nothing() -> None:
         led.buy("2024-02-02", "VOO", 10, 41)
         led.add_account("joint")
         led.declare_identical({"VOO", "IVV"})
-        led.sell("2024-02-03", "VOO", 60, 40)  # 50 left: fails, everything is undone
+        led.sell("2024-02-03", "VOO", 60, 40, account="taxable")  # 50 left: fails, all undone
     assert snapshot(led) == before
     assert led.identical == []
     with led.transaction():
@@ -133,10 +133,10 @@ def test_a_failed_operation_inside_a_transaction_can_be_caught() -> None:
 
 
 def test_views() -> None:
-    led = Ledger({"ira": "ira"}, identical=[{"VOO", "IVV"}])
-    led.buy("2024-01-02", "VOO", 3, 100)
+    led = Ledger({"taxable": "taxable", "ira": "ira"}, identical=[{"VOO", "IVV"}])
+    led.buy("2024-01-02", "VOO", 3, 100, account="taxable")
     led.buy("2024-01-02", "IVV", 2, 50, account="ira")
-    led.buy("2024-01-02", "VTI", 1, 10)
+    led.buy("2024-01-02", "VTI", 1, 10, account="taxable")
     lots = led.lots()
     assert list(lots.columns) == [
         "lot_id",
@@ -161,12 +161,12 @@ def test_views() -> None:
     assert led.lots(account="ira").lot_id.tolist() == ["2"]
     assert led.lots("VOO", account="ira").empty
     assert led.lots("XYZ").empty
-    led.buy("2024-01-03", "VOO", 3, 101)
-    led.sell("2024-01-04", "VOO", 1, 102, method="hifo")  # a gain: no wash sale
+    led.buy("2024-01-03", "VOO", 3, 101, account="taxable")
+    led.sell("2024-01-04", "VOO", 1, 102, method="hifo", account="taxable")  # a gain: no wash sale
     per_share = led.lots("VOO").basis_per_share.tolist()
     assert per_share == [D(100), D(101)]
-    led.buy("2024-01-05", "VTI", 3, "3.3333333")
-    led.sell("2024-01-06", "VTI", 1, 10)
+    led.buy("2024-01-05", "VTI", 3, "3.3333333", account="taxable")
+    led.sell("2024-01-06", "VTI", 1, 10, account="taxable")
     assert led.lots("VTI").basis_per_share.iloc[0] == D("3.3333333")
     realized = led.realized()
     assert realized.columns[0] == "sale" and realized.term.tolist() == ["short", "short"]
@@ -240,11 +240,13 @@ def test_reinvestments_and_deposits_during_a_block_go_to_the_substitute() -> Non
 
 
 def test_form_8949() -> None:
-    led = Ledger({"ira": "ira"})
-    led.buy("2022-01-03", "VOO", "12.5", "100.004")  # basis 1250.05
-    led.buy("2024-01-02", "VOO", 10, 50)
-    led.sell("2024-03-01", "VOO", "22.5", "40.005")
-    led.buy("2024-03-05", "VOO", 4, 41)  # washes 4 shares of the first lot's loss
+    led = Ledger({"taxable": "taxable", "ira": "ira"})
+    led.buy("2022-01-03", "VOO", "12.5", "100.004", account="taxable")  # basis 1250.05
+    led.buy("2024-01-02", "VOO", 10, 50, account="taxable")
+    led.sell("2024-03-01", "VOO", "22.5", "40.005", account="taxable")
+    led.buy(
+        "2024-03-05", "VOO", 4, 41, account="taxable"
+    )  # washes 4 shares of the first lot's loss
     led.buy("2024-01-02", "VOO", 1, 1, account="ira")
     led.sell("2024-03-02", "VOO", 1, 2, account="ira")  # IRA sales are not reported
     form = led.form_8949()

@@ -28,7 +28,7 @@ import rebalancing.tax.store as store_module
 from _tax import check_invariants, snapshot, unlabelled
 from rebalancing.tax import METHODS, Ledger
 
-ACCOUNTS = {"joint": "taxable", "ira": "ira", "roth": "roth"}
+ACCOUNTS = {"taxable": "taxable", "joint": "taxable", "ira": "ira", "roth": "roth"}
 ALL_ACCOUNTS = ["taxable", "joint", "ira", "roth"]
 TICKERS = ["A", "B", "C"]
 IDENTICAL = [{"A", "B"}]
@@ -188,7 +188,9 @@ def test_a_crash_in_the_middle_of_an_operation_loses_nothing(
             try:
                 with led.transaction():
                     recorded = apply_step(led, date, op)
-                    led.buy(date, "C", 1, 10)  # every transaction writes at least once
+                    led.buy(
+                        date, "C", 1, 10, account="taxable"
+                    )  # every transaction writes at least once
             except Crash:
                 pass
             else:

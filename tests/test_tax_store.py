@@ -15,23 +15,26 @@ from _tax import check_invariants, snapshot
 from rebalancing.tax import Ledger, harvest
 
 
+ACCOUNTS = {"taxable": "taxable", "joint": "taxable", "ira": "ira"}
+
+
 def fill(led: Ledger) -> None:
     """A small history with a wash sale, an IRA replacement and an SI group."""
-    led.buy("2024-01-02", "VOO", 100, 50)
+    led.buy("2024-01-02", "VOO", 100, 50, account="taxable")
     led.buy("2024-01-03", "VTI", 40, 25, account="joint")
-    led.sell("2024-02-01", "VOO", 60, 40, method="hifo")
-    led.buy("2024-02-05", "IVV", 20, 41)
+    led.sell("2024-02-01", "VOO", 60, 40, method="hifo", account="taxable")
+    led.buy("2024-02-05", "IVV", 20, 41, account="taxable")
     led.buy("2024-02-06", "VOO", 10, 42, account="ira")
     led.reinvest("2024-02-07", "VTI", "0.5", 26, account="joint")
 
 
 def make(path: Path) -> Ledger:
-    return Ledger.open(path, {"joint": "taxable", "ira": "ira"}, identical=[{"VOO", "IVV"}])
+    return Ledger.open(path, ACCOUNTS, identical=[{"VOO", "IVV"}])
 
 
 def test_reload_gives_the_same_ledger(tmp_path: Path) -> None:
     path = tmp_path / "ledger.db"
-    memory = Ledger({"joint": "taxable", "ira": "ira"}, identical=[{"VOO", "IVV"}])
+    memory = Ledger(ACCOUNTS, identical=[{"VOO", "IVV"}])
     fill(memory)
     with make(path) as led:
         fill(led)
@@ -42,7 +45,7 @@ def test_reload_gives_the_same_ledger(tmp_path: Path) -> None:
         assert again.identical == [frozenset({"IVV", "VOO"})]
         assert again.accounts == {"taxable": "taxable", "joint": "taxable", "ira": "ira"}
         check_invariants(again)
-        again.sell("2024-03-01", "VOO", 40, 45)
+        again.sell("2024-03-01", "VOO", 40, 45, account="taxable")
     with Ledger.open(path) as third:
         assert len(third.events()) == len(memory.events()) + 1
     # Opening again with the same configuration adds nothing.
@@ -100,7 +103,7 @@ def test_a_crash_inside_a_transaction_writes_nothing(
     before = snapshot(led)
     crash_after(monkeypatch, writes, stage)
     with pytest.raises(Crash), led.transaction():
-        led.sell("2024-03-01", "VOO", 10, 45)
+        led.sell("2024-03-01", "VOO", 10, 45, account="taxable")
         led.buy("2024-03-02", "VTI", 5, 27, account="joint")
         led.add_account("roth", "roth")
         led.buy("2024-03-03", "VOO", 5, 46, account="roth")
@@ -108,7 +111,7 @@ def test_a_crash_inside_a_transaction_writes_nothing(
     monkeypatch.undo()
     with Ledger.open(path) as again:
         assert snapshot(again) == before  # file unchanged
-    led.sell("2024-03-01", "VOO", 10, 45)  # the ledger still works
+    led.sell("2024-03-01", "VOO", 10, 45, account="taxable")  # the ledger still works
     led.close()
     with Ledger.open(path) as again:
         assert len(again.events()) == len(before["events"]) + 1
@@ -122,10 +125,14 @@ def test_a_crash_during_an_applied_harvest(tmp_path: Path, monkeypatch: pytest.M
     crash_after(monkeypatch, 1)
     prices = {"VOO": "30", "IVV": "30", "VTI": "20", "SCHB": "10"}
     with pytest.raises(Crash):
-        harvest(led, prices, "2024-03-20", {"VOO": "SCHB", "IVV": "SCHB"}, apply=True)
+        harvest(
+            led, prices, "2024-03-20", {"VOO": "SCHB", "IVV": "SCHB"}, account="taxable", apply=True
+        )
     assert snapshot(led) == before
     monkeypatch.undo()
-    result = harvest(led, prices, "2024-03-20", {"VOO": "SCHB", "IVV": "SCHB"}, apply=True)
+    result = harvest(
+        led, prices, "2024-03-20", {"VOO": "SCHB", "IVV": "SCHB"}, account="taxable", apply=True
+    )
     # Sell IVV, sell VOO, buy SCHB for each primary.
     assert result.applied and len(result.trades) == 4
     led.close()
@@ -142,9 +149,9 @@ def test_killed_process_loses_nothing(tmp_path: Path) -> None:
         import rebalancing.tax.store as store
         from rebalancing.tax import Ledger
 
-        led = Ledger.open({str(path)!r}, {{"joint": "taxable"}})
-        led.buy("2024-01-02", "VOO", 100, 50)
-        led.sell("2024-02-01", "VOO", 30, 40)
+        led = Ledger.open({str(path)!r}, {{"taxable": "taxable", "joint": "taxable"}})
+        led.buy("2024-01-02", "VOO", 100, 50, account="taxable")
+        led.sell("2024-02-01", "VOO", 30, 40, account="taxable")
         writes = []
 
         def die(stage):
@@ -155,19 +162,19 @@ def test_killed_process_loses_nothing(tmp_path: Path) -> None:
 
         store._checkpoint = die
         with led.transaction():
-            led.buy("2024-02-05", "VOO", 10, 41)
+            led.buy("2024-02-05", "VOO", 10, 41, account="taxable")
             led.buy("2024-02-06", "VOO", 10, 42, account="joint")
-            led.sell("2024-02-07", "VOO", 5, 43)
+            led.sell("2024-02-07", "VOO", 5, 43, account="taxable")
         """
     )
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, timeout=120)
     assert done.returncode == 17, done.stderr.decode()
-    expected = Ledger(["joint"])
-    expected.buy("2024-01-02", "VOO", 100, 50)
-    expected.sell("2024-02-01", "VOO", 30, 40)
+    expected = Ledger(["taxable", "joint"])
+    expected.buy("2024-01-02", "VOO", 100, 50, account="taxable")
+    expected.sell("2024-02-01", "VOO", 30, 40, account="taxable")
     with Ledger.open(path) as led:
         assert snapshot(led) == snapshot(expected)
-        led.buy("2024-02-05", "VOO", 10, 41)
+        led.buy("2024-02-05", "VOO", 10, 41, account="taxable")
     connection = sqlite3.connect(path)
     assert connection.execute("PRAGMA integrity_check").fetchone() == ("ok",)
     assert connection.execute("SELECT COUNT(*) FROM events").fetchone() == (3,)
@@ -178,10 +185,10 @@ def test_a_second_writer_is_detected(tmp_path: Path) -> None:
     path = tmp_path / "ledger.db"
     first = make(path)
     second = Ledger.open(path)
-    first.buy("2024-01-02", "VOO", 10, 50)
+    first.buy("2024-01-02", "VOO", 10, 50, account="taxable")
     before = snapshot(second)
     with pytest.raises(RuntimeError, match="changed by another connection"):
-        second.buy("2024-01-03", "VOO", 10, 50)
+        second.buy("2024-01-03", "VOO", 10, 50, account="taxable")
     assert snapshot(second) == before
     first.close()
     second.close()
@@ -191,11 +198,11 @@ def test_a_second_writer_is_detected(tmp_path: Path) -> None:
 
 def test_a_closed_ledger_refuses_writes(tmp_path: Path) -> None:
     led = make(tmp_path / "ledger.db")
-    led.buy("2024-01-02", "VOO", 10, 50)
+    led.buy("2024-01-02", "VOO", 10, 50, account="taxable")
     led.close()
     led.close()
     before = snapshot(led)
     with pytest.raises(ValueError, match="closed"):
-        led.buy("2024-01-03", "VOO", 10, 50)
+        led.buy("2024-01-03", "VOO", 10, 50, account="taxable")
     assert snapshot(led) == before
     assert Ledger().path is None

@@ -32,9 +32,9 @@ def open_lots(led: Ledger) -> dict[str, tuple[Decimal, Decimal, str]]:
 
 def loss_then_buy(buy_date: str, account: str = "taxable") -> Ledger:
     """100 @ 50 on 2024-01-02, all sold @ 40 on 2024-03-01 (loss 1000), 100 bought @ 42."""
-    led = Ledger({"ira": "ira", "roth": "roth", "spouse": "taxable"})
-    led.buy("2024-01-02", "VOO", 100, 50)
-    led.sell("2024-03-01", "VOO", 100, 40)
+    led = Ledger({"taxable": "taxable", "ira": "ira", "roth": "roth", "spouse": "taxable"})
+    led.buy("2024-01-02", "VOO", 100, 50, account="taxable")
+    led.sell("2024-03-01", "VOO", 100, 40, account="taxable")
     led.buy(buy_date, "VOO", 100, 42, account=account)
     check_invariants(led)
     return led
@@ -233,9 +233,9 @@ def test_ira_purchase_disallows_the_loss_for_good() -> None:
 def test_taxable_and_ira_replacements_split_the_loss() -> None:
     # 100 sold at a loss of 10/share; 30 bought in the spouse's taxable account, then 50 in
     # the IRA: 300 deferred into the spouse's lot, 500 lost for good, 200 allowed.
-    led = Ledger({"ira": "ira", "spouse": "taxable"})
-    led.buy("2024-01-02", "VOO", 100, 50)
-    led.sell("2024-02-01", "VOO", 100, 40)
+    led = Ledger({"taxable": "taxable", "ira": "ira", "spouse": "taxable"})
+    led.buy("2024-01-02", "VOO", 100, 50, account="taxable")
+    led.sell("2024-02-01", "VOO", 100, 40, account="taxable")
     led.buy("2024-02-05", "VOO", 30, 41, account="spouse")
     led.buy("2024-02-06", "VOO", 50, 42, account="ira")
     assert realized_rows(led) == [("1", D(100), D(-1000), D(800), D(500))]
@@ -247,11 +247,11 @@ def test_taxable_and_ira_replacements_split_the_loss() -> None:
 
 
 def test_sales_in_an_ira_are_not_wash_tested() -> None:
-    led = Ledger({"ira": "ira"})
+    led = Ledger({"taxable": "taxable", "ira": "ira"})
     led.buy("2024-01-02", "VOO", 100, 50, account="ira")
     led.sell("2024-02-01", "VOO", 100, 40, account="ira")
     led.buy("2024-02-02", "VOO", 100, 41, account="ira")
-    led.buy("2024-02-02", "VOO", 100, 41)
+    led.buy("2024-02-02", "VOO", 100, 41, account="taxable")
     assert realized_rows(led) == [("1", D(100), D(-1000), D(0), D(0))]
     assert led.can_buy("VOO", "2024-02-03")
     assert len(led.form_8949()) == 0

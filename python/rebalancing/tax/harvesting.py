@@ -221,7 +221,7 @@ def _accounts(ledger: Ledger, account: Any) -> list[str]:
     for name in names:
         name = as_name(name, "account")
         if name not in kinds:
-            raise ValueError(f"account: unknown account {name!r} (known: {sorted(kinds)})")
+            ledger.account_name(name)  # the ledger's error, listing its accounts
         if kinds[name] != "taxable":
             raise ValueError(
                 f"account: {name!r} is a {kinds[name]} account; losses are only harvested in "
@@ -298,7 +298,7 @@ def harvest(
     *,
     min_loss_usd: Any = 0,
     min_loss_pct: Any = 0,
-    account: str | Sequence[str] | None = "taxable",
+    account: str | Sequence[str] | None = None,
     recent: str = "sell",
     whole_shares: bool = False,
     apply: bool = False,
@@ -319,7 +319,8 @@ def harvest(
         Inclusive thresholds on the lot's loss :math:`\ell` and on :math:`\ell / b`
         (a fraction: ``"0.05"`` is 5 %). Default 0 (any loss).
     account : str, sequence of str or None
-        The taxable account(s) to harvest; ``None`` for every taxable account.
+        The taxable account(s) to harvest; ``None`` (default) for every taxable account of the
+        ledger.
     recent : {"sell", "report"}
         What to do with unsold lots acquired within 30 days (module notes).
     whole_shares : bool
@@ -588,7 +589,7 @@ def swap_back(
     date: Any,
     *,
     max_gain_usd: Any = 0,
-    account: str | Sequence[str] | None = "taxable",
+    account: str | Sequence[str] | None = None,
     whole_shares: bool = False,
     apply: bool = False,
 ) -> HarvestResult:

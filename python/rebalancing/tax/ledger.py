@@ -37,8 +37,10 @@ exactly as given.
 **Persistence.** :meth:`Ledger.open` keeps the event log in SQLite, one transaction per operation
 (:mod:`rebalancing.tax.store`); lots and sales are rebuilt from the events when it is opened.
 
-**Accounts.** ``"taxable"`` (the default account, always present), ``"ira"`` and ``"roth"``
-kinds. Sales in IRA-like accounts appear in :meth:`realized` but are never wash-tested and are
+**Accounts.** A ledger has exactly the accounts it was given (``Ledger()`` alone means one
+taxable account named ``"taxable"``), of kinds ``"taxable"``, ``"ira"`` and ``"roth"``. With one
+account, ``account=`` may be omitted everywhere; with several, omitting it is a ``ValueError``
+that lists them (a trade silently booked to the wrong account is worse than an error). Sales in IRA-like accounts appear in :meth:`realized` but are never wash-tested and are
 not reported on Form 8949; purchases there are replacements for losses in taxable accounts,
 disallowing them permanently.
 
@@ -222,16 +224,17 @@ class Ledger:
     Parameters
     ----------
     accounts : mapping of str to str, or iterable of str, optional
-        Accounts besides the default ``"taxable"`` one: ``{"roth": "roth", "joint": "taxable"}``
-        (kinds ``"taxable"``, ``"ira"``, ``"roth"``) or a list of names (all taxable).
+        The ledger's accounts, exactly: ``{"joint": "taxable", "roth": "roth"}`` (kinds
+        ``"taxable"``, ``"ira"``, ``"roth"``) or a list of names (all taxable); at least one.
+        Default: one taxable account named ``"taxable"``.
     identical : iterable of iterables of str, optional
         Groups of substantially identical tickers, e.g. ``[{"VOO", "IVV"}]``.
 
     Examples
     --------
-    >>> led = Ledger({"ira": "ira"})
-    >>> _ = led.buy("2024-01-02", "VOO", 10, "400")
-    >>> _ = led.sell("2024-02-01", "VOO", 10, "380")
+    >>> led = Ledger({"taxable": "taxable", "ira": "ira"})
+    >>> _ = led.buy("2024-01-02", "VOO", 10, "400", account="taxable")
+    >>> _ = led.sell("2024-02-01", "VOO", 10, "380", account="taxable")
     >>> _ = led.buy("2024-02-15", "VOO", 10, "385", account="ira")
     >>> row = led.realized().iloc[0]
     >>> row.gain, row.wash_disallowed, row.permanent_disallowed
@@ -244,7 +247,17 @@ class Ledger:
         *,
         identical: Iterable[Iterable[str]] = (),
     ) -> None:
-        self._kinds: dict[str, str] = {"taxable": "taxable"}
+        pairs = _account_pairs({"taxable": "taxable"} if accounts is None else accounts)
+        self._init_empty()
+        with self.transaction():
+            for name, kind in pairs:
+                self.add_account(name, kind)
+            for tickers in _groups_arg(identical):
+                self.declare_identical(tickers)
+
+    def _init_empty(self) -> None:
+        """State of a ledger with no account, no event (constructors fill it)."""
+        self._kinds: dict[str, str] = {}
         self._groups: dict[str, Group] = {}
         self._group_of: dict[str, str] = {}
         self._members: dict[str, frozenset[str]] = {}
@@ -253,11 +266,6 @@ class Ledger:
         self._store: LedgerStore | None = None
         self._revision = 0
         self._txn: _Snapshot | None = None
-        with self.transaction():
-            for name, kind in _account_pairs(accounts):
-                self.add_account(name, kind)
-            for tickers in _groups_arg(identical):
-                self.declare_identical(tickers)
 
     # ------------------------------------------------------------------ persistence
 
@@ -280,7 +288,8 @@ class Ledger:
         store = LedgerStore(path)
         try:
             stored = store.load()
-            ledger = cls()
+            ledger = cls.__new__(cls)
+            ledger._init_empty()
             ledger._kinds.update(stored.accounts)
             for tickers in stored.identical:
                 ledger._merge(tickers)
@@ -288,13 +297,13 @@ class Ledger:
             ledger._load(stored.events)
             ledger._store = store
             ledger._revision = stored.revision
-            new_file = "taxable" not in dict(stored.accounts)
-            if new_file:
-                ledger._kinds.pop("taxable")
+            new_file = not stored.accounts
+            if accounts is None:
+                pairs = _account_pairs({"taxable": "taxable"}) if new_file else []
+            else:
+                pairs = _account_pairs(accounts)
             with ledger.transaction():
-                if new_file:  # record the default account too
-                    ledger.add_account("taxable", "taxable")
-                for name, kind in _account_pairs(accounts):
+                for name, kind in pairs:
                     known = ledger._kinds.get(name)
                     if known is None:
                         ledger.add_account(name, kind)
@@ -440,19 +449,43 @@ class Ledger:
     def _tickers(self, key: str) -> tuple[str, ...]:
         return tuple(sorted(self._members.get(key, {key})))
 
+    def account_name(self, account: str | None = None) -> str:
+        """The account an operation with ``account=account`` uses.
+
+        ``account`` itself if the ledger has it; for ``None``, the ledger's only account.
+        ``ValueError`` (naming ``account`` and listing the accounts) for an unknown account or
+        for ``None`` when the ledger has several.
+        """
+        return self._account(account)
+
+    def account_kind(self, account: str | None = None) -> str:
+        """Kind (``"taxable"``, ``"ira"`` or ``"roth"``) of ``account`` (see :meth:`account_name`)."""
+        return self._kinds[self._account(account)]
+
     def _account(self, account: Any) -> str:
+        if account is None:
+            if len(self._kinds) == 1:
+                return next(iter(self._kinds))
+            raise ValueError(
+                f"account: this ledger has several accounts ({_listing(self._kinds)}); pass "
+                "account= to say which one"
+            )
         name = as_name(account, "account")
         if name not in self._kinds:
-            raise ValueError(f"account: unknown account {name!r} (known: {sorted(self._kinds)})")
+            raise ValueError(
+                f"account: unknown account {name!r} (the ledger's accounts: "
+                f"{_listing(self._kinds)})"
+            )
         return name
 
     # ------------------------------------------------------------------ operations
 
     def buy(
-        self, date: Any, ticker: str, shares: Any, price: Any, account: str = "taxable"
+        self, date: Any, ticker: str, shares: Any, price: Any, account: str | None = None
     ) -> Acquisition:
         """Record a purchase of ``shares`` of ``ticker`` at ``price`` per share on ``date``.
 
+        ``account`` may be omitted when the ledger has one account (:meth:`account_name`).
         The new lot's basis is ``shares × price``. A purchase within 30 days of a loss sale of
         a substantially identical security washes that loss (TAX_RULES §2–5), whenever either
         was recorded.
@@ -465,7 +498,7 @@ class Ledger:
         ticker: str,
         shares: Any,
         price: Any,
-        account: str = "taxable",
+        account: str | None = None,
         *,
         substitute: str | None = None,
         substitute_price: Any = None,
@@ -491,7 +524,7 @@ class Ledger:
         ticker: str,
         shares: Any,
         price: Any,
-        account: str = "taxable",
+        account: str | None = None,
         *,
         substitute: str | None = None,
         substitute_price: Any = None,
@@ -596,7 +629,7 @@ class Ledger:
         price: Any,
         method: str = "fifo",
         lots: Mapping[str, Any] | Iterable[tuple[str, Any]] | None = None,
-        account: str = "taxable",
+        account: str | None = None,
     ) -> Sale:
         """Record a sale of ``shares`` of ``ticker`` at ``price``, relieving lots by ``method``.
 
@@ -952,14 +985,21 @@ def _account_pairs(accounts: Mapping[str, str] | Iterable[str] | None) -> list[t
     if accounts is None:
         return []
     if isinstance(accounts, Mapping):
-        return [
-            (name, kind)
-            for name, kind in accounts.items()
-            if name != "taxable" or kind != "taxable"
-        ]
-    if isinstance(accounts, str):
-        raise TypeError("accounts must be a mapping {name: kind} or a list of names, got a str")
-    return [(name, "taxable") for name in accounts if name != "taxable"]
+        pairs = list(accounts.items())
+    elif isinstance(accounts, str) or not isinstance(accounts, Iterable):
+        raise TypeError(
+            "accounts must be a mapping {name: kind} or a list of names, "
+            f"got {type(accounts).__name__}"
+        )
+    else:
+        pairs = [(name, "taxable") for name in accounts]
+    if not pairs:
+        raise ValueError("accounts: at least one account is needed, e.g. {'taxable': 'taxable'}")
+    return pairs
+
+
+def _listing(kinds: Mapping[str, str]) -> str:
+    return ", ".join(repr(name) for name in sorted(kinds))
 
 
 def _one_group(tickers: Any, name: str) -> tuple[str, ...]:
