@@ -14,7 +14,6 @@ import rebalancing.tax.store as store_module
 from _tax import check_invariants, snapshot
 from rebalancing.tax import Ledger, harvest
 
-
 ACCOUNTS = {"taxable": "taxable", "joint": "taxable", "ira": "ira"}
 
 

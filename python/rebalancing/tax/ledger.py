@@ -40,9 +40,10 @@ exactly as given.
 **Accounts.** A ledger has exactly the accounts it was given (``Ledger()`` alone means one
 taxable account named ``"taxable"``), of kinds ``"taxable"``, ``"ira"`` and ``"roth"``. With one
 account, ``account=`` may be omitted everywhere; with several, omitting it is a ``ValueError``
-that lists them (a trade silently booked to the wrong account is worse than an error). Sales in IRA-like accounts appear in :meth:`realized` but are never wash-tested and are
-not reported on Form 8949; purchases there are replacements for losses in taxable accounts,
-disallowing them permanently.
+that lists them (a trade silently booked to the wrong account is worse than an error). Sales in
+IRA-like accounts appear in :meth:`realized` but are never wash-tested and are not reported on
+Form 8949; purchases there are replacements for losses in taxable accounts, disallowing them
+permanently.
 
 **Blocks.** Every loss sale in a taxable account (harvested or not, washed or not) blocks its
 group from the sale date through ``sale date + 30 days`` inclusive (:meth:`can_buy` is
@@ -459,7 +460,7 @@ class Ledger:
         return self._account(account)
 
     def account_kind(self, account: str | None = None) -> str:
-        """Kind (``"taxable"``, ``"ira"`` or ``"roth"``) of ``account`` (see :meth:`account_name`)."""
+        """Kind (``"taxable"``, ``"ira"``, ``"roth"``) of ``account`` (see :meth:`account_name`)."""
         return self._kinds[self._account(account)]
 
     def _account(self, account: Any) -> str:
