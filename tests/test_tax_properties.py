@@ -60,7 +60,7 @@ steps = st.lists(
 def new_ledger(path: Path | None = None) -> Ledger:
     if path is None:
         return Ledger(ACCOUNTS, identical=IDENTICAL)
-    return Ledger.open(path, ACCOUNTS, identical=IDENTICAL)
+    return Ledger.create(path, ACCOUNTS, identical=IDENTICAL)
 
 
 def apply_step(led: Ledger, date: dt.date, op: tuple[Any, ...]) -> bool:

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import hashlib
+import re
 import sqlite3
 import subprocess
 import sys
 import textwrap
+import threading
 from pathlib import Path
 
 import pytest
@@ -28,7 +31,11 @@ def fill(led: Ledger) -> None:
 
 
 def make(path: Path) -> Ledger:
-    return Ledger.open(path, ACCOUNTS, identical=[{"VOO", "IVV"}])
+    return Ledger.create(path, ACCOUNTS, identical=[{"VOO", "IVV"}])
+
+
+def digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 def test_reload_gives_the_same_ledger(tmp_path: Path) -> None:
@@ -47,8 +54,8 @@ def test_reload_gives_the_same_ledger(tmp_path: Path) -> None:
         again.sell("2024-03-01", "VOO", 40, 45, account="taxable")
     with Ledger.open(path) as third:
         assert len(third.events()) == len(memory.events()) + 1
-    # Opening again with the same configuration adds nothing.
-    with make(path) as fourth:
+    # Opening again, checking the accounts, adds nothing.
+    with Ledger.open(path, ACCOUNTS) as fourth:
         assert len(fourth.events()) == len(memory.events()) + 1
     connection = sqlite3.connect(path)
     assert connection.execute("SELECT COUNT(*) FROM identical").fetchone() == (2,)
@@ -59,18 +66,152 @@ def test_reload_gives_the_same_ledger(tmp_path: Path) -> None:
 def test_open_checks_its_arguments(tmp_path: Path) -> None:
     path = tmp_path / "ledger.db"
     make(path).close()
+    before = digest(path)
     with pytest.raises(
-        ValueError, match="accounts: 'ira' is stored as a 'ira' account, not 'roth'"
+        ValueError, match=r"accounts: .*ledger.db holds the accounts .*'ira': 'ira'"
     ):
-        Ledger.open(path, {"ira": "roth"})
+        Ledger.open(path, {**ACCOUNTS, "ira": "roth"})
+    with pytest.raises(ValueError, match="accounts: "):
+        Ledger.open(path, ["taxable"])
+    assert digest(path) == before
+    with Ledger.open(path, ACCOUNTS) as led:  # the same accounts, in any order
+        assert led.accounts == ACCOUNTS
     bad = tmp_path / "other.db"
     connection = sqlite3.connect(bad)
-    connection.execute("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
+    for table in ("meta", "accounts", "identical", "events"):
+        connection.execute(f"CREATE TABLE {table} (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
     connection.execute("INSERT INTO meta VALUES ('schema', '99')")
     connection.commit()
     connection.close()
+    before = digest(bad)
     with pytest.raises(ValueError, match="schema version 99"):
         Ledger.open(bad)
+    assert digest(bad) == before
+
+
+def test_create_and_open_are_distinct(tmp_path: Path) -> None:
+    # Issue 12: open() never creates, create() never opens an existing file.
+    path = tmp_path / "book.sqlite"
+    with pytest.raises(ValueError, match=r"path: no ledger file .*book.sqlite.*Ledger.create"):
+        Ledger.open(path)
+    assert list(tmp_path.iterdir()) == []  # nothing created
+    with pytest.raises(ValueError, match="kind must be one of"):
+        Ledger.create(path, {"brokerage": "401k"})
+    assert list(tmp_path.iterdir()) == []  # a refused create leaves no file
+    with Ledger.create(path, {"brokerage": "taxable"}) as led:
+        led.buy("2024-01-02", "VOO", 10, 50)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["book.sqlite"]
+    before = digest(path)
+    with pytest.raises(ValueError, match=r"path: .*book.sqlite already exists.*Ledger.open"):
+        Ledger.create(path, {"brokerage": "taxable"})
+    assert digest(path) == before
+    with Ledger.open(path) as again:
+        assert again.accounts == {"brokerage": "taxable"}
+        assert len(again.events()) == 1
+        assert again.path == str(path)
+    connection = sqlite3.connect(path)
+    assert connection.execute("PRAGMA journal_mode").fetchone() == ("wal",)
+    connection.close()
+
+
+def _sqlite_app(path: Path, wal: bool) -> None:
+    connection = sqlite3.connect(path)
+    if wal:
+        connection.execute("PRAGMA journal_mode=WAL")
+    connection.execute("CREATE TABLE users (name TEXT)")
+    connection.execute("INSERT INTO users VALUES ('ann')")
+    connection.commit()
+    connection.close()
+
+
+@pytest.mark.parametrize("content", ["sqlite", "sqlite-wal", "text", "empty", "meta-only"])
+def test_open_refuses_a_file_that_is_not_a_ledger_and_leaves_it_alone(
+    tmp_path: Path, content: str
+) -> None:
+    # Issue 12: opening app.db used to add the ledger's tables and switch it to WAL.
+    path = tmp_path / "app.db"
+    if content.startswith("sqlite"):
+        _sqlite_app(path, wal=content == "sqlite-wal")
+    elif content == "text":
+        path.write_text("name,shares\nVOO,10\n")
+    elif content == "empty":
+        path.write_bytes(b"")
+    else:  # a SQLite file with a meta table but not the rest of a ledger
+        connection = sqlite3.connect(path)
+        connection.execute("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
+        connection.execute("INSERT INTO meta VALUES ('schema', '1')")
+        connection.commit()
+        connection.close()
+    before = digest(path)
+    with pytest.raises(ValueError, match=r"path: .*app.db is not a (ledger|SQLite)"):
+        Ledger.open(path)
+    with pytest.raises(ValueError, match="already exists"):
+        Ledger.create(path)
+    assert digest(path) == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["app.db"]
+
+
+def test_a_directory_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match=r"path: .* is not a ledger file"):
+        Ledger.open(tmp_path)
+
+
+@pytest.mark.parametrize("workers", [2, 8])
+def test_concurrent_creation_has_one_winner(tmp_path: Path, workers: int) -> None:
+    # Issue 12: two creators of one file used to surface "database is locked".
+    path = tmp_path / "book.sqlite"
+    start = threading.Barrier(workers)
+    outcomes: list[object] = []
+
+    def create() -> None:
+        start.wait()
+        try:
+            Ledger.create(path, {"joint": "taxable", "ira": "ira"}).close()
+            outcomes.append("created")
+        except Exception as exc:  # every outcome is checked below
+            outcomes.append(exc)
+
+    threads = [threading.Thread(target=create) for _ in range(workers)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert outcomes.count("created") == 1
+    errors = [o for o in outcomes if o != "created"]
+    assert len(errors) == workers - 1
+    for error in errors:
+        assert isinstance(error, ValueError) and "already exists" in str(error), repr(error)
+    with Ledger.open(path) as led:
+        assert led.accounts == {"joint": "taxable", "ira": "ira"}
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["book.sqlite"]
+
+
+def _readme_tax_example() -> str:
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    section = readme[readme.index("## Taxes") :]
+    found = re.search(r"```python\n(.*?)```", section, re.DOTALL)
+    assert found is not None
+    return found.group(1)
+
+
+def test_the_readme_tax_example_runs_twice(tmp_path: Path) -> None:
+    # Issue 12: a second run must neither fail nor record the same trades again.
+    code = _readme_tax_example() + textwrap.dedent(
+        """
+        print(len(ledger.events()), len(ledger.lots()))
+        ledger.close()
+        """
+    )
+    runs = [
+        subprocess.run(
+            [sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, timeout=120
+        )
+        for _ in range(2)
+    ]
+    for run in runs:
+        assert run.returncode == 0, run.stderr
+    assert runs[0].stdout == runs[1].stdout
+    assert runs[0].stdout.split()[0] == "3"  # two buys and a sale, once
 
 
 class Crash(Exception):
@@ -148,7 +289,7 @@ def test_killed_process_loses_nothing(tmp_path: Path) -> None:
         import rebalancing.tax.store as store
         from rebalancing.tax import Ledger
 
-        led = Ledger.open({str(path)!r}, {{"taxable": "taxable", "joint": "taxable"}})
+        led = Ledger.create({str(path)!r}, {{"taxable": "taxable", "joint": "taxable"}})
         led.buy("2024-01-02", "VOO", 100, 50, account="taxable")
         led.sell("2024-02-01", "VOO", 30, 40, account="taxable")
         writes = []
