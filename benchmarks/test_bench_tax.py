@@ -79,7 +79,7 @@ def _build(path: Path | None = None) -> Ledger:
     tickers, days, prices, _ = _market()
     rng = np.random.default_rng(7)
     accounts = {f"acct{j}": "taxable" for j in range(N_ACCOUNTS)}
-    led = Ledger(accounts) if path is None else Ledger.open(path, accounts)
+    led = Ledger(accounts) if path is None else Ledger.create(path, accounts)
     with led.transaction():
         for k in (0, WARMUP // 3, 2 * WARMUP // 3):
             for account in accounts:

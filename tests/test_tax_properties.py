@@ -153,7 +153,7 @@ def test_reloaded_ledger_equals_the_in_memory_one(
         run(stored, history)
         assert snapshot(stored) == snapshot(memory)
         stored.close()
-        with new_ledger(path) as again:
+        with Ledger.open(path, ACCOUNTS) as again:
             assert snapshot(again) == snapshot(memory)
 
 
@@ -199,7 +199,7 @@ def test_a_crash_in_the_middle_of_an_operation_loses_nothing(
                 store_module._checkpoint = original
             assert snapshot(led) == before
             led.close()
-            led = new_ledger(path)
+            led = Ledger.open(path, ACCOUNTS)
             assert snapshot(led) == before
         check_invariants(led)
         led.close()

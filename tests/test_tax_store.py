@@ -68,7 +68,7 @@ def test_open_checks_its_arguments(tmp_path: Path) -> None:
     make(path).close()
     before = digest(path)
     with pytest.raises(
-        ValueError, match=r"accounts: .*ledger.db holds the accounts .*'ira': 'ira'"
+        ValueError, match=r"accounts: .*ledger.db' holds the accounts .*'ira': 'ira'"
     ):
         Ledger.open(path, {**ACCOUNTS, "ira": "roth"})
     with pytest.raises(ValueError, match="accounts: "):
@@ -102,7 +102,7 @@ def test_create_and_open_are_distinct(tmp_path: Path) -> None:
         led.buy("2024-01-02", "VOO", 10, 50)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["book.sqlite"]
     before = digest(path)
-    with pytest.raises(ValueError, match=r"path: .*book.sqlite already exists.*Ledger.open"):
+    with pytest.raises(ValueError, match=r"path: .*book.sqlite' already exists.*Ledger.open"):
         Ledger.create(path, {"brokerage": "taxable"})
     assert digest(path) == before
     with Ledger.open(path) as again:
@@ -143,7 +143,7 @@ def test_open_refuses_a_file_that_is_not_a_ledger_and_leaves_it_alone(
         connection.commit()
         connection.close()
     before = digest(path)
-    with pytest.raises(ValueError, match=r"path: .*app.db is not a (ledger|SQLite)"):
+    with pytest.raises(ValueError, match=r"path: .*app.db' is not a (ledger|SQLite)"):
         Ledger.open(path)
     with pytest.raises(ValueError, match="already exists"):
         Ledger.create(path)

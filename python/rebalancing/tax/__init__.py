@@ -5,8 +5,8 @@ US rules as written in the project's TAX_RULES (holding period §1, wash sales �
 
 * :class:`Ledger` — accounts (taxable, IRA, Roth), buys, reinvestments, deposits, sales by
   ``fifo``/``lifo``/``hifo``/``spec_id``/``tax_optimal``; open lots with wash-adjusted basis and
-  dates, realized sales, wash-sale matches, blocks, Form 8949; ``Ledger.open(path)`` persists to
-  SQLite, one transaction per operation;
+  dates, realized sales, wash-sale matches, blocks, Form 8949; ``Ledger.create(path, ...)`` and
+  ``Ledger.open(path)`` persist to SQLite, one transaction per operation;
 * :func:`harvest` / :func:`swap_back` — tax-loss harvesting into substitutes and back;
 * :func:`tax_aware_rebalance` — the certified solver with every lot's tax as a sell cost;
 * :func:`after_tax` / :class:`TaxPolicy` — after-tax figures of a backtest;

@@ -25,8 +25,8 @@ history (the group is rebuilt), since the securities always were identical.
 
 **Atomicity.** Every operation validates its input and builds new states before anything is
 swapped in, so a failed operation (``ValueError``/``TypeError``) leaves the ledger unchanged.
-:meth:`Ledger.transaction` groups operations: all of them or none (and, for a ledger opened
-with :meth:`Ledger.open`, one SQLite transaction).
+:meth:`Ledger.transaction` groups operations: all of them or none (and, for a stored ledger, one
+SQLite transaction).
 
 **Numbers and dates.** Shares and money are ``Decimal``; ``int`` and ``str`` are accepted, floats
 are rejected with a ``TypeError`` (see :mod:`rebalancing.tax._inputs`). Share counts must be
@@ -34,8 +34,10 @@ positive, prices non-negative (a worthless security can be sold at 0). Dates are
 ``datetime.date`` or ISO strings. Tickers and account names are case-sensitive strings, kept
 exactly as given.
 
-**Persistence.** :meth:`Ledger.open` keeps the event log in SQLite, one transaction per operation
-(:mod:`rebalancing.tax.store`); lots and sales are rebuilt from the events when it is opened.
+**Persistence.** :meth:`Ledger.create` makes a new SQLite file and :meth:`Ledger.open` opens an
+existing one (never creating, never changing a file that is not a ledger); either keeps the
+event log there, one transaction per operation (:mod:`rebalancing.tax.store`); lots and sales
+are rebuilt from the events when it is opened.
 
 **Accounts.** A ledger has exactly the accounts it was given (``Ledger()`` alone means one
 taxable account named ``"taxable"``), of kinds ``"taxable"``, ``"ira"`` and ``"roth"``. With one
@@ -271,24 +273,63 @@ class Ledger:
     # ------------------------------------------------------------------ persistence
 
     @classmethod
-    def open(
+    def create(
         cls,
         path: str | os.PathLike[str],
         accounts: Mapping[str, str] | Iterable[str] | None = None,
         *,
         identical: Iterable[Iterable[str]] = (),
     ) -> Ledger:
-        """Open (or create) a ledger stored in the SQLite file ``path``.
+        """Create a new ledger stored in the SQLite file ``path`` (which must not exist).
 
-        The stored events are replayed (:mod:`rebalancing.tax.store`); ``accounts`` and
-        ``identical`` not yet in the file are added (an account stored with another kind is a
-        ``ValueError``). From then on every operation is committed to the file in one
-        transaction before the in-memory ledger changes. Use as a context manager, or call
-        :meth:`close`.
+        ``accounts`` and ``identical`` are as for :class:`Ledger`. From then on every operation
+        is committed to the file in one transaction before the in-memory ledger changes. Use
+        as a context manager, or call :meth:`close`.
+
+        Raises
+        ------
+        ValueError
+            If ``path`` exists (any file: it is left untouched; use :meth:`open` for a ledger)
+            or an argument is invalid (then no file is created). Of several processes or
+            threads creating one file at the same moment, exactly one succeeds.
         """
-        store = LedgerStore(path)
+        ledger = cls(accounts, identical=identical)  # validates everything before any I/O
+        store = LedgerStore.create(path, list(ledger._kinds.items()), ledger._declared)
+        ledger._store = store
+        ledger._revision = 0
+        return ledger
+
+    @classmethod
+    def open(
+        cls,
+        path: str | os.PathLike[str],
+        accounts: Mapping[str, str] | Iterable[str] | None = None,
+    ) -> Ledger:
+        """Open the existing ledger stored in the SQLite file ``path``.
+
+        The stored events are replayed (:mod:`rebalancing.tax.store`). ``accounts``, if given,
+        is a check, not a change: it must equal the stored accounts (names and kinds, in any
+        order), else ``ValueError``. Accounts and groups of identical tickers are added to a
+        stored ledger with :meth:`add_account` and :meth:`declare_identical`, like any other
+        operation.
+
+        Raises
+        ------
+        ValueError
+            If ``path`` does not exist (nothing is created: use :meth:`create`), is not a
+            ledger database (not SQLite, another application's database, an empty file), holds
+            another schema version, or other accounts than ``accounts``. A refused file is left
+            byte-identical.
+        """
+        expected = None if accounts is None else dict(_account_pairs(accounts))
+        store = LedgerStore.open(path)
         try:
             stored = store.load()
+            if expected is not None and expected != dict(stored.accounts):
+                raise ValueError(
+                    f"accounts: {store.path!r} holds the accounts {dict(stored.accounts)}, not "
+                    f"{expected}"
+                )
             ledger = cls.__new__(cls)
             ledger._init_empty()
             ledger._kinds.update(stored.accounts)
@@ -298,23 +339,6 @@ class Ledger:
             ledger._load(stored.events)
             ledger._store = store
             ledger._revision = stored.revision
-            new_file = not stored.accounts
-            if accounts is None:
-                pairs = _account_pairs({"taxable": "taxable"}) if new_file else []
-            else:
-                pairs = _account_pairs(accounts)
-            with ledger.transaction():
-                for name, kind in pairs:
-                    known = ledger._kinds.get(name)
-                    if known is None:
-                        ledger.add_account(name, kind)
-                    elif known != kind:
-                        raise ValueError(
-                            f"accounts: {name!r} is stored as a {known!r} account, not {kind!r}"
-                        )
-                for tickers in _groups_arg(identical):
-                    if not all(ledger._key(t) == ledger._key(tickers[0]) for t in tickers):
-                        ledger.declare_identical(tickers)
         except BaseException:
             store.close()
             raise
