@@ -302,3 +302,49 @@ def test_a_refused_later_dated_event_inside_a_transaction_changes_nothing() -> N
     disallowed = dict(zip(led.realized().lot_id, led.realized().wash_disallowed, strict=True))
     assert disallowed == {"1": D(100), "2": D(0)}
     check_invariants(led)
+
+
+def test_read_only_queries() -> None:
+    # Issue 12: the public queries harvesting and rebalancing use instead of private members.
+    led = Ledger({"joint": "taxable", "ira": "ira"}, identical=[{"VOO", "IVV"}])
+    assert led.latest_date is None and led.holdings() == [] and led.open_lots() == ()
+    led.buy("2024-01-02", "VOO", 10, 50, account="joint")  # lot 1
+    led.buy("2024-01-20", "IVV", 5, 48, account="ira")  # lot 2
+    led.buy("2024-02-10", "VTI", 3, 20, account="joint")  # lot 3
+    sale = led.sell("2024-02-01", "VOO", 4, 40, account="joint")  # loss 40, lot 2 replaces it
+    assert led.latest_date == day("2024-02-10")
+    assert led.substantially_identical("IVV") == frozenset({"IVV", "VOO"})
+    assert led.substantially_identical("VTI") == frozenset({"VTI"})
+    # Lot 2's 4 shares absorbed the loss (IRA: lost for good, no basis or date change) and
+    # were split off as "2.1"; its other share stays "2".
+    lots = led.open_lots()
+    assert [(lot.lot_id, lot.shares) for lot in lots] == [
+        ("1", D(6)),
+        ("2", D(1)),
+        ("2.1", D(4)),
+        ("3", D(3)),
+    ]
+    assert [lot.lot_id for lot in led.open_lots(account="joint", ticker="VOO")] == ["1"]
+    kept, replaced = led.open_lots(account="ira")
+    assert replaced.replacement and not kept.replacement
+    with pytest.raises(AttributeError):
+        kept.shares = D(1)  # type: ignore[misc]  # records are immutable
+    # Of the IVV bought 2024-01-20 (within 30 days of a sale of VOO on 2024-02-15), only the
+    # share that has not absorbed a loss can still wash one.
+    recent = led.recent_purchases("VOO", "2024-02-15")
+    assert [(lot.lot_id, lot.shares) for lot in recent] == [("2", D(1))]
+    assert led.recent_purchases("VOO", "2024-02-15", account="joint") == ()
+    assert led.recent_purchases("XYZ", "2024-02-15") == ()
+    (voo,) = [h for h in led.holdings() if "VOO" in h.tickers]
+    assert voo.tickers == ("IVV", "VOO") and set(voo.accounts) == {"joint", "ira"}
+    assert voo.max_cost_per_share()["joint"] == 50.0
+    assert led.holding("XYZ") is None
+    (piece,) = led.sale_pieces([sale])
+    assert (piece.lot_id, piece.disallowed) == ("1", D(40))
+    with pytest.raises(ValueError, match="as_of: "):
+        led.open_lots(as_of="2024-02-01")  # before the latest trade date
+    with pytest.raises(ValueError, match="account: unknown account 'x'"):
+        led.open_lots(account="x")
+    trial = led.copy()
+    trial.sell("2024-02-12", "VTI", 3, 19, account="joint")
+    assert trial.path is None and len(trial.events()) == 5 and len(led.events()) == 4

@@ -68,16 +68,9 @@ def apply_step(led: Ledger, date: dt.date, op: tuple[Any, ...]) -> bool:
     kind, account, ticker = op[0], op[1], op[2]
     if kind == "sell":
         _, pick, _, quarters, price, method = op
-        positions = sorted(
-            {(lot.account, lot.ticker) for _, st_ in led._for_sale(date) for lot in st_.lots()}
-        )
+        positions = sorted({(lot.account, lot.ticker) for lot in led.open_lots(as_of=date)})
         account, ticker = positions[pick % len(positions)] if positions else ("taxable", "A")
-        state = led._group_for_sale(ticker, date)
-        lots = (
-            []
-            if state is None
-            else [lot for lot in state.accounts.get(account, {}).values() if lot.ticker == ticker]
-        )
+        lots = list(led.open_lots(account=account, ticker=ticker, as_of=date))
         held = sum((lot.shares for lot in lots), Decimal(0))
         if quarters == 5 or held == 0:
             before = snapshot(led)

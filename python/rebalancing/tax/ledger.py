@@ -70,6 +70,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from decimal import ROUND_DOWN, Context, Decimal, localcontext
+from types import MappingProxyType
 from typing import IO, Any
 
 import pandas as pd
@@ -85,12 +86,12 @@ from rebalancing.tax._inputs import (
     as_positive,
     tidy,
 )
-from rebalancing.tax.lots import ACCOUNT_KINDS, Event, GroupState, Lot
+from rebalancing.tax.lots import ACCOUNT_KINDS, Event, GroupState, Lot, Piece, SubstituteLots
 from rebalancing.tax.relief import METHODS, normalize_spec
 from rebalancing.tax.store import LedgerStore
 from rebalancing.tax.wash import WINDOW
 
-__all__ = ["SHARE_QUANTUM", "Acquisition", "Block", "Ledger", "Sale"]
+__all__ = ["SHARE_QUANTUM", "Acquisition", "Block", "Holdings", "Ledger", "Sale"]
 
 SHARE_QUANTUM = Decimal("0.000001")
 """Smallest share fraction bought when cash is converted to shares (redirects, harvests)."""
@@ -208,6 +209,42 @@ class Block:
     sale_date: dt.date
     until: dt.date
     substitute: str | None
+
+
+class Holdings:
+    """Read-only view of one group's open lots (substantially identical tickers, all accounts).
+
+    Returned by :meth:`Ledger.holdings`/:meth:`Ledger.holding`; the records are immutable and
+    the view never changes (later operations build new states).
+    """
+
+    __slots__ = ("_state", "tickers")
+
+    def __init__(self, tickers: tuple[str, ...], state: GroupState) -> None:
+        self.tickers = tickers
+        self._state = state
+
+    @property
+    def accounts(self) -> tuple[str, ...]:
+        """Accounts holding lots of the group."""
+        return tuple(name for name, lots in self._state.accounts.items() if lots)
+
+    def lots(self, account: str | None = None) -> tuple[Lot, ...]:
+        """Open lots (of ``account``, or all), in no particular order."""
+        if account is None:
+            return tuple(self._state.lots())
+        return tuple(self._state.accounts.get(account, {}).values())
+
+    def max_cost_per_share(self) -> Mapping[str, float]:
+        """Highest basis per share in each account, as floats: a cheap pre-filter (cached)."""
+        return MappingProxyType(self._state.top_costs())
+
+    def substitute_lots(self) -> Mapping[tuple[str, str], SubstituteLots]:
+        """Open lots bought as a substitute, per ``(account, primary)`` (cached)."""
+        return MappingProxyType(self._state.substitute_lots())
+
+    def __repr__(self) -> str:
+        return f"Holdings(tickers={self.tickers!r}, accounts={self.accounts!r})"
 
 
 @dataclass
@@ -506,16 +543,35 @@ class Ledger:
     # ------------------------------------------------------------------ operations
 
     def buy(
-        self, date: Any, ticker: str, shares: Any, price: Any, account: str | None = None
+        self,
+        date: Any,
+        ticker: str,
+        shares: Any,
+        price: Any,
+        account: str | None = None,
+        *,
+        tag: str | None = None,
+        primary: str | None = None,
     ) -> Acquisition:
         """Record a purchase of ``shares`` of ``ticker`` at ``price`` per share on ``date``.
 
         ``account`` may be omitted when the ledger has one account (:meth:`account_name`).
         The new lot's basis is ``shares × price``. A purchase within 30 days of a loss sale of
         a substantially identical security washes that loss (TAX_RULES §2–5), whenever either
-        was recorded.
+        was recorded. ``tag`` (e.g. ``"substitute"``) is recorded with the event; ``primary``
+        marks the lot as bought in place of that ticker (what :func:`~rebalancing.tax.swap_back`
+        swaps back to).
         """
-        return self._acquire("buy", date, ticker, shares, price, account)
+        return self._acquire(
+            "buy",
+            date,
+            ticker,
+            shares,
+            price,
+            account,
+            tag=_optional_name(tag, "tag"),
+            primary=_optional_name(primary, "primary"),
+        )
 
     def reinvest(
         self,
@@ -655,6 +711,9 @@ class Ledger:
         method: str = "fifo",
         lots: Mapping[str, Any] | Iterable[tuple[str, Any]] | None = None,
         account: str | None = None,
+        *,
+        tag: str | None = None,
+        substitute: str | None = None,
     ) -> Sale:
         """Record a sale of ``shares`` of ``ticker`` at ``price``, relieving lots by ``method``.
 
@@ -666,6 +725,11 @@ class Ledger:
             For ``spec_id`` only: ``{lot_id: shares}``; the counts must add up to ``shares``.
             Lot ids are those of :meth:`lots` at the start of ``date`` (lots split by the
             wash-sale settlement of ``date`` itself can be named from the next date on).
+        tag : str, optional
+            Recorded with the event (e.g. ``"harvest"``).
+        substitute : str, optional
+            The substitute bought with the proceeds: a reinvestment or deposit redirected by
+            this sale's block goes there (see the module notes, "Blocks").
 
         Raises
         ------
@@ -673,7 +737,17 @@ class Ledger:
             Selling more than the account holds, unknown lots, bad counts or arguments; the
             ledger is unchanged.
         """
-        return self._sell(date, ticker, shares, price, method, lots, account)
+        return self._sell(
+            date,
+            ticker,
+            shares,
+            price,
+            method,
+            lots,
+            account,
+            tag=_optional_name(tag, "tag"),
+            substitute=_optional_name(substitute, "substitute"),
+        )
 
     def _sell(
         self,
@@ -960,28 +1034,129 @@ class Ledger:
         """Write :meth:`form_8949` as CSV to ``path_or_buffer``; return the rows."""
         return form8949.write_form_8949(self.realized(), path_or_buffer, year)
 
-    # ------------------------------------------------------------------ for harvesting
+    # ------------------------------------------------------------------ read-only queries
 
-    def _latest_date(self) -> dt.date | None:
+    @property
+    def latest_date(self) -> dt.date | None:
+        """The latest trade date of any recorded event (``None`` for an empty ledger)."""
         return max((group.day for group in self._groups.values()), default=None)
 
-    def _for_sale(self, day: dt.date) -> Iterator[tuple[str, GroupState]]:
-        """``(group key, state)`` of every group as a sale on ``day`` would see it.
+    def substantially_identical(self, ticker: str) -> frozenset[str]:
+        """The tickers substantially identical to ``ticker``, itself included."""
+        key = self._key(as_name(ticker, "ticker"))
+        return self._members.get(key, frozenset({key}))
 
-        That is the group's unsettled ``live`` state if its latest trade date is ``day``, and
-        its settled view if the latest trade date is earlier.
+    def _check_as_of(self, as_of: Any) -> dt.date | None:
+        if as_of is None:
+            return None
+        day = as_date(as_of, "as_of")
+        latest = self.latest_date
+        if latest is not None and day < latest:
+            raise ValueError(
+                f"as_of: lots are known as of the latest trade date ({latest}) or later, got {day}"
+            )
+        return day
+
+    def _state(self, group: Group, day: dt.date | None) -> GroupState:
+        # A sale on the group's own latest date sees that date unsettled (``live``); any later
+        # query sees it settled (``view``).
+        if day is not None and group.day >= day:
+            return group.live
+        return group.view(self._kinds)
+
+    def holdings(self, as_of: Any = None) -> list[Holdings]:
+        """Every group's open lots, read-only, in group order (see :class:`Holdings`).
+
+        ``as_of=None``: settled through the latest trade date (like :meth:`lots`). ``as_of`` a
+        date (the latest trade date or later): as a sale on that date sees them, i.e. without
+        the wash-sale settlement of that date's own events.
         """
-        for key, group in self._groups.items():
-            yield key, (group.live if group.day >= day else group.view(self._kinds))
+        day = self._check_as_of(as_of)
+        with localcontext(CONTEXT):
+            return [
+                Holdings(self._tickers(key), self._state(self._groups[key], day))
+                for key in sorted(self._groups)
+            ]
 
-    def _group_for_sale(self, ticker: str, day: dt.date) -> GroupState | None:
-        group = self._groups.get(self._key(ticker))
+    def holding(self, ticker: str, as_of: Any = None) -> Holdings | None:
+        """The :class:`Holdings` of ``ticker``'s group (``None`` if it never held a lot)."""
+        day = self._check_as_of(as_of)
+        group = self._groups.get(self._key(as_name(ticker, "ticker")))
         if group is None:
             return None
-        return group.live if group.day >= day else group.view(self._kinds)
+        with localcontext(CONTEXT):
+            return Holdings(self._tickers(self._key(ticker)), self._state(group, day))
 
-    def _scratch(self) -> Ledger:
-        """An in-memory copy sharing the (immutable) states, to try trades on."""
+    def open_lots(
+        self, account: str | None = None, ticker: str | None = None, as_of: Any = None
+    ) -> tuple[Lot, ...]:
+        """Open lots as immutable :class:`~rebalancing.tax.lots.Lot` records.
+
+        Filtered by ``account`` and ``ticker`` (``None``: all; unlike the operations, no
+        account is implied here), seen ``as_of`` as in :meth:`holdings`; in acquisition order
+        (adjusted date, then trade date, then recording order).
+        """
+        acct = None if account is None else self._account(account)
+        name = None if ticker is None else as_name(ticker, "ticker")
+        found = self.holdings(as_of) if name is None else [self.holding(name, as_of)]
+        lots = [
+            lot
+            for held in found
+            if held is not None
+            for lot in held.lots(acct)
+            if name is None or lot.ticker == name
+        ]
+        return tuple(_sorted_lots(lots))
+
+    def recent_purchases(
+        self, ticker: str, as_of: Any, account: str | None = None
+    ) -> tuple[Lot, ...]:
+        """Open lots that a loss sale of ``ticker`` on ``as_of`` could wash (TAX_RULES §2).
+
+        Lots of ``ticker``'s substantially identical group, in any account (or in
+        ``account``), traded on ``as_of − 30`` … ``as_of`` and not yet a replacement (a share
+        absorbs one loss), as a sale on ``as_of`` sees them.
+        """
+        held = self.holding(ticker, as_of)
+        if held is None:
+            return ()
+        acct = None if account is None else self._account(account)
+        horizon = as_date(as_of, "as_of") - WINDOW
+        return tuple(
+            lot for lot in held.lots(acct) if not lot.replacement and lot.original >= horizon
+        )
+
+    def sale_pieces(self, sales: Iterable[Sale]) -> tuple[Piece, ...]:
+        """The realized pieces of ``sales`` (receipts of this ledger), settled, as records.
+
+        Each :class:`~rebalancing.tax.lots.Piece` carries the wash-sale outcome so far
+        (``disallowed``, ``permanent``, ``matched``).
+        """
+        wanted: dict[str, set[int]] = {}
+        for sale in sales:
+            if not isinstance(sale, Sale):
+                raise TypeError(f"sales must hold Sale receipts, got {type(sale).__name__}")
+            wanted.setdefault(self._key(sale.ticker), set()).add(sale.seq)
+        found: list[Piece] = []
+        with localcontext(CONTEXT):
+            for key in sorted(wanted):
+                group = self._groups.get(key)
+                if group is None:
+                    continue
+                seqs = wanted[key]
+                first = min(seqs)
+                # Recent sales' pieces end the list (pieces are appended in date order).
+                for piece in reversed(group.view(self._kinds).pieces):
+                    if piece.sale < first:
+                        break
+                    if piece.sale in seqs:
+                        found.append(piece)
+        found.sort(key=lambda p: (p.sale, p.position))
+        return tuple(found)
+
+    def copy(self) -> Ledger:
+        """An in-memory copy to try operations on: it shares the (immutable) states and
+        writes to no file; what is recorded in it does not change this ledger."""
         copy = Ledger.__new__(Ledger)
         copy._kinds = dict(self._kinds)
         copy._groups = dict(self._groups)
@@ -1021,6 +1196,10 @@ def _account_pairs(accounts: Mapping[str, str] | Iterable[str] | None) -> list[t
     if not pairs:
         raise ValueError("accounts: at least one account is needed, e.g. {'taxable': 'taxable'}")
     return pairs
+
+
+def _optional_name(value: Any, name: str) -> str | None:
+    return None if value is None else as_name(value, name)
 
 
 def _listing(kinds: Mapping[str, str]) -> str:
