@@ -289,3 +289,34 @@ def test_prices_as_a_series_of_decimals() -> None:
     led = three_lots()
     prices = pd.Series({"VOO": Decimal(95), "VTI": Decimal(40)})
     assert len(harvest(led, prices, "2024-03-01", {"VOO": "VTI"}).trades) == 2
+
+
+def test_a_substitute_priced_zero_is_an_error() -> None:
+    # Defect 5: the substitute purchase used to be dropped silently (proceeds left as cash).
+    led = three_lots()
+    before = snapshot(led)
+    with pytest.raises(ValueError, match=r"prices\['VTI'\]: .*substitute VTI .*0"):
+        harvest(led, {**PRICES, "VTI": "0"}, "2024-03-01", {"VOO": "VTI"}, apply=True)
+    assert snapshot(led) == before  # nothing recorded
+
+
+def test_swap_back_to_a_primary_priced_zero_is_an_error() -> None:
+    led = three_lots()
+    harvest(led, PRICES, "2024-03-01", {"VOO": "VTI"}, apply=True)
+    before = snapshot(led)
+    with pytest.raises(ValueError, match=r"prices\['VOO'\]: .*VOO .*0"):
+        swap_back(led, {"VOO": "0", "VTI": "30"}, "2024-04-02", apply=True)
+    assert snapshot(led) == before
+
+
+@pytest.mark.parametrize(("price", "lots"), [("0", ["1", "2", "3"]), ("0.01", [])])
+def test_min_loss_pct_of_one_harvests_only_worthless_lots(price: str, lots: list[str]) -> None:
+    # Defect 5: min_loss_pct=1 raised ZeroDivisionError. ℓ / b ≥ 1 means ℓ = b (a loss cannot
+    # exceed the basis), i.e. the lot is worth 0: at 0 every lot loses 100 % of its basis
+    # (1000 + 1100 + 2100 = 4200); at 0.01 none does.
+    led = three_lots()
+    result = harvest(led, {"VOO": price, "VTI": "40"}, "2024-03-01", {"VOO": "VTI"}, min_loss_pct=1)
+    assert harvested(result) == lots
+    assert result.harvested_loss == (D(4200) if lots else D(0))
+    with pytest.raises(ValueError, match=r"min_loss_pct is a fraction in \[0, 1\]"):
+        harvest(led, PRICES, "2024-03-01", {"VOO": "VTI"}, min_loss_pct="1.01")
