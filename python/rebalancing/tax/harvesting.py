@@ -46,7 +46,9 @@ Documented choices
 * **Dates and inputs** — trades are planned on the ledger's latest trade date or later (an
   earlier date would need the lots as they stood then): ``ValueError`` otherwise. ``prices``
   must cover every ticker held in the accounts considered and every substitute or primary
-  bought; a missing price is a ``ValueError`` naming it, never a silent skip. Entries of
+  bought; a missing price, or a price of 0 for a ticker to be bought, is a ``ValueError``
+  naming it, never a silent skip. ``min_loss_pct`` is a fraction in [0, 1]; at 1 only
+  worthless lots (:math:`\ell = b`) are harvested. Entries of
   ``substitutes`` are checked when they are used.
 """
 
@@ -268,6 +270,18 @@ def _trade_date(ledger: Ledger, date: Any) -> dt.date:
     return day
 
 
+def _purchase_price(price: _Prices, ticker: str, role: str) -> Decimal:
+    """The price of a ticker to be bought: 0 would buy infinitely many shares (or, as it once
+    did, silently none), so it is refused before anything is recorded."""
+    value = price(ticker)
+    if value <= 0:
+        raise ValueError(
+            f"prices[{ticker!r}]: {role} {ticker} would be bought at a price of {value}; "
+            "a purchase needs a positive price"
+        )
+    return value
+
+
 def _key(ledger: Ledger, ticker: str) -> str:
     """The name of ``ticker``'s group of substantially identical tickers (its first ticker)."""
     return min(ledger.substantially_identical(ticker))
@@ -369,6 +383,7 @@ def _losing_lots(
     """Lots passing both thresholds, per ``(account, group key)``, and their total loss."""
     chosen: dict[tuple[str, str], list[Lot]] = {}
     total = ZERO
+    # With min_pct = 1 only worthless lots pass (ℓ = b): no float pre-filter then.
     slack = (1.0 - float(min_pct)) * (1 + 1e-9)
     wanted = set(accounts)
     for held in ledger.holdings(day):
@@ -378,7 +393,7 @@ def _losing_lots(
         for acct, top in held.max_cost_per_share().items():
             if acct not in wanted:
                 continue
-            if single:
+            if single and slack > 0:
                 # The exact test is below; this float pre-filter only skips accounts where no
                 # lot can pass: a loss needs p < b/q, the percentage test p ≤ (b/q)(1 − pct).
                 if limit is None:
@@ -476,8 +491,8 @@ def _orders(
             where = (acct, sub, primary)
             buys[where] = buys.get(where, ZERO) + lot.shares * p
     for (acct, sub, primary), amount in sorted(buys.items(), key=lambda kv: kv[0][:2]):
-        p = price(sub)
-        shares = tidy((amount / p).quantize(quantum, rounding=ROUND_DOWN)) if p > 0 else ZERO
+        p = _purchase_price(price, sub, "the substitute")
+        shares = tidy((amount / p).quantize(quantum, rounding=ROUND_DOWN))
         cash += amount - shares * p
         if shares > 0:
             trades.append(Trade(day, acct, "buy", sub, shares, p, "substitute", primary=primary))
@@ -651,8 +666,8 @@ def swap_back(
                 trades.append(order)
                 proceeds += order.amount
             realized_gain += gain
-            p = price(primary)
-            shares = tidy((proceeds / p).quantize(quantum, rounding=ROUND_DOWN)) if p > 0 else ZERO
+            p = _purchase_price(price, primary, "the primary")
+            shares = tidy((proceeds / p).quantize(quantum, rounding=ROUND_DOWN))
             cash += proceeds - shares * p
             if shares > 0:
                 buys.append(Trade(day, acct, "buy", primary, shares, p, "swap_back"))
