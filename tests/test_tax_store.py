@@ -151,9 +151,14 @@ def test_open_refuses_a_file_that_is_not_a_ledger_and_leaves_it_alone(
     assert sorted(p.name for p in tmp_path.iterdir()) == ["app.db"]
 
 
-def test_a_directory_is_refused(tmp_path: Path) -> None:
+def test_bad_paths_are_refused(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match=r"path: .* is not a ledger file"):
         Ledger.open(tmp_path)
+    with pytest.raises(ValueError, match=r"path: the folder of .* does not exist"):
+        Ledger.create(tmp_path / "missing" / "book.sqlite")
+    with pytest.raises(ValueError, match="path: ':memory:' is not a file path"):
+        Ledger.create(":memory:")
+    assert list(tmp_path.iterdir()) == []
 
 
 @pytest.mark.parametrize("workers", [2, 8])

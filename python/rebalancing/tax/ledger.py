@@ -464,7 +464,11 @@ class Ledger:
         return [self._members[key] for key in sorted(self._members)]
 
     def add_account(self, name: str, kind: str = "taxable") -> None:
-        """Add an account of kind ``"taxable"``, ``"ira"`` or ``"roth"``."""
+        """Add an account of kind ``"taxable"``, ``"ira"`` or ``"roth"``.
+
+        A ledger that had one account has several afterwards: operations then need
+        ``account=`` (:meth:`account_name`).
+        """
         name = as_name(name, "name")
         if kind not in ACCOUNT_KINDS:
             raise ValueError(f"kind must be one of {ACCOUNT_KINDS}, got {kind!r}")

@@ -229,9 +229,15 @@ class LedgerStore:
         ``ValueError`` if ``path`` already exists (whatever it holds; it is left untouched).
         """
         name = os.fspath(path)
+        if name == ":memory:" or name.startswith("file:"):
+            raise ValueError(
+                f"path: {name!r} is not a file path (an in-memory ledger is Ledger(...) itself)"
+            )
         if os.path.lexists(name):
             raise _exists(name)
         folder = os.path.dirname(os.path.abspath(name))
+        if not os.path.isdir(folder):
+            raise ValueError(f"path: the folder of {name!r} does not exist")
         fd, scratch = tempfile.mkstemp(
             prefix=f".{os.path.basename(name)}.", suffix=".creating", dir=folder
         )
