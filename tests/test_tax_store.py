@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import multiprocessing
 import re
 import sqlite3
 import subprocess
@@ -10,6 +11,7 @@ import sys
 import textwrap
 import threading
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -189,6 +191,36 @@ def test_concurrent_creation_has_one_winner(tmp_path: Path, workers: int) -> Non
     with Ledger.open(path) as led:
         assert led.accounts == {"joint": "taxable", "ira": "ira"}
     assert sorted(p.name for p in tmp_path.iterdir()) == ["book.sqlite"]
+
+
+def _create_in_a_process(path: str, start: Any, outcomes: Any) -> None:
+    """Worker of the multiprocessing test: create ``path`` once all workers are ready."""
+    start.wait()
+    try:
+        Ledger.create(path, {"joint": "taxable"}).close()
+        outcomes.put("created")
+    except Exception as exc:  # every outcome is checked by the parent
+        outcomes.put(f"{type(exc).__name__}: {exc}")
+
+
+def test_concurrent_creation_by_processes(tmp_path: Path) -> None:
+    context = multiprocessing.get_context("spawn")
+    path = str(tmp_path / "book.sqlite")
+    start = context.Barrier(3)
+    outcomes = context.Queue()
+    workers = [
+        context.Process(target=_create_in_a_process, args=(path, start, outcomes)) for _ in range(3)
+    ]
+    for worker in workers:
+        worker.start()
+    results = [outcomes.get(timeout=120) for _ in workers]
+    for worker in workers:
+        worker.join(timeout=120)
+    assert results.count("created") == 1, results
+    for result in results:
+        assert result == "created" or result.startswith("ValueError: path: "), result
+    with Ledger.open(path) as led:
+        assert led.accounts == {"joint": "taxable"}
 
 
 def _readme_tax_example() -> str:
