@@ -158,19 +158,27 @@ def _find(nxt: list[int], j: int) -> int:
     return j
 
 
-def _next_position(pieces: list[Piece], sale: int) -> int:
-    """A free ``position`` in sale ``sale`` (its pieces are at the end of the list)."""
-    top = -1
-    for piece in reversed(pieces):
-        if piece.sale == sale:
-            top = max(top, piece.position)
-        elif piece.sale < sale:
-            break
-    return top + 1
+def _next_position(pieces: list[Piece], sale: int, free: dict[int, int]) -> int:
+    """A free ``position`` in sale ``sale`` (its pieces are at the end of the list).
+
+    ``free`` remembers the next free position per sale during one settlement, so that many
+    splits of one large sale do not each rescan its pieces.
+    """
+    position = free.get(sale)
+    if position is None:
+        top = -1
+        for piece in reversed(pieces):
+            if piece.sale == sale:
+                top = max(top, piece.position)
+            elif piece.sale < sale:
+                break
+        position = top + 1
+    free[sale] = position + 1
+    return position
 
 
 def _match_sold(
-    state: GroupState, piece: Piece, index: int, kinds: Mapping[str, str]
+    state: GroupState, piece: Piece, index: int, kinds: Mapping[str, str], free: dict[int, int]
 ) -> tuple[Piece, bool]:
     """Match ``piece``'s loss with shares of ``state.pieces[index]``, sold on their purchase date.
 
@@ -205,7 +213,7 @@ def _match_sold(
         )
         used = cand._replace(
             lot_id=f"{cand.origin}.{part}",
-            position=_next_position(pieces, cand.sale),
+            position=_next_position(pieces, cand.sale, free),
             shares=shares,
             proceeds=proceeds,
             basis=basis,
@@ -303,6 +311,7 @@ def settle(state: GroupState, day: dt.date, kinds: Mapping[str, str]) -> None:
     dates = [entry[0][0] for entry in entries]
     origins = [entry[0][1] for entry in entries]
     nxt = list(range(len(candidates) + 1))
+    free: dict[int, int] = {}  # next free piece position per sale (splits of sold shares)
 
     def run(losses: list[int]) -> None:
         for i in sorted(losses, key=_sort_key(pieces)):
@@ -313,7 +322,7 @@ def settle(state: GroupState, day: dt.date, kinds: Mapping[str, str]) -> None:
                 if origins[j] != piece.origin:
                     cand = candidates[j]
                     if isinstance(cand, int):
-                        piece, used_up = _match_sold(state, piece, cand, kinds)
+                        piece, used_up = _match_sold(state, piece, cand, kinds, free)
                     else:
                         piece, remainder = _match(state, piece, cand, kinds)
                         used_up = remainder is None
