@@ -320,3 +320,16 @@ def test_min_loss_pct_of_one_harvests_only_worthless_lots(price: str, lots: list
     assert result.harvested_loss == (D(4200) if lots else D(0))
     with pytest.raises(ValueError, match=r"min_loss_pct is a fraction in \[0, 1\]"):
         harvest(led, PRICES, "2024-03-01", {"VOO": "VTI"}, min_loss_pct="1.01")
+
+
+def test_harvesting_and_rebalancing_use_only_the_public_ledger_api() -> None:
+    # Issue 12: these modules read the ledger through its public queries only.
+    import re
+    from pathlib import Path
+
+    import rebalancing.tax as tax_package
+
+    folder = Path(tax_package.__file__).parent
+    for name in ("harvesting.py", "rebalancing.py", "after_tax.py"):
+        source = (folder / name).read_text()
+        assert re.findall(r"\b(?:ledger|target|led)\._\w+", source) == [], name
