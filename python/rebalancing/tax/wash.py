@@ -33,12 +33,15 @@ basis, so a deferred loss is never counted twice.
 **When matching happens (choice).** Matching is *settled at the close of each trade date*:
 
 * a share acquired on or before the loss sale's date is a replacement only if it is still held
-  at the close of that date; a share acquired after it, only if it is held at the close of its
-  own acquisition date. Shares bought and sold within one day, and shares sold later on the
-  day of the loss, are therefore never replacements. This is the rule that makes the matching
-  well defined: otherwise two loss sales on one day could each be the other's replacement, and
-  a replacement sold at a loss before its own basis adjustment is known would need the
-  adjustment applied after the fact;
+  at the close of that date, so shares sold later on the day of the loss are never
+  replacements (otherwise two loss sales on one day could each be the other's replacement);
+* a share acquired on a date *after* the loss sale is a replacement whether or not it is sold
+  again that day (TAX_RULES §2–3: it is held at the later of its purchase and the loss sale).
+  Bought and sold on that date, it takes the disallowed loss into the basis of the *sold*
+  piece (split off as ``"origin.k"`` if only some shares match), whose gain, date and term
+  change accordingly; within one acquisition the shares still held at the close are matched
+  before the shares sold that day (choice: it changes the least of that day's realized
+  results). Such a piece can then be a loss of its date, matched against open lots only;
 * sells on a trade date relieve lots as they stand at the start of that date (the previous
   close's bases, plus same-day purchases at cost); the day's wash adjustments appear once the
   date is settled, which :class:`~rebalancing.tax.Ledger` does before answering any query.
