@@ -14,6 +14,16 @@ Timed: 252 trading days; each day one :func:`~rebalancing.tax.harvesting` over a
 :func:`~rebalancing.tax.swap_back` (``apply=True``). ``extra_info`` records the trades and events
 of the year. A second case times reopening the resulting ledger from SQLite (replaying every
 event) and reading its realized sales.
+
+Two hot-path cases (issue 12) check that the ledger's cost grows near-linearly:
+
+* ``test_buys_in_one_transaction`` — 10,000 buys of one ticker, each on the next calendar day,
+  recorded inside one ``with ledger.transaction():`` block (an in-memory ledger);
+* ``test_wash_matching`` — 10,000 one-share lots sold at a loss in one sale (10,000 loss
+  pieces), then 10,000 one-share replacements bought five days later; timed: settling that
+  day's wash-sale matching (``wash_sales()``, which settles the open trade date).
+
+Each records ``peak_mib``: the tracemalloc peak of one extra, untimed run.
 """
 
 from __future__ import annotations
@@ -21,6 +31,8 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import tempfile
+import tracemalloc
+from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -67,7 +79,7 @@ def _build(path: Path | None = None) -> Ledger:
     tickers, days, prices, _ = _market()
     rng = np.random.default_rng(7)
     accounts = {f"acct{j}": "taxable" for j in range(N_ACCOUNTS)}
-    led = Ledger(accounts) if path is None else Ledger.open(path, accounts)
+    led = Ledger(accounts) if path is None else Ledger.create(path, accounts)
     with led.transaction():
         for k in (0, WARMUP // 3, 2 * WARMUP // 3):
             for account in accounts:
@@ -133,3 +145,56 @@ def test_reopen_and_report(benchmark: Any, stored_year: Any) -> None:
     pieces = benchmark.pedantic(reopen, rounds=3, iterations=1)
     benchmark.extra_info.update(events=events, realized_pieces=pieces)
     assert pieces > 0
+
+
+HOT_N = 10_000
+
+
+def _peak_mib(run: Callable[[], object]) -> float:
+    """Peak traced allocation of one call of ``run``, in MiB (tracemalloc, untimed)."""
+    tracemalloc.start()
+    try:
+        run()
+        return tracemalloc.get_traced_memory()[1] / 2**20
+    finally:
+        tracemalloc.stop()
+
+
+def _many_buys() -> Ledger:
+    led = Ledger()
+    start = dt.date(2000, 1, 3)
+    with led.transaction():
+        for k in range(HOT_N):
+            led.buy(start + dt.timedelta(days=k), "AAA", 1, "100")
+    return led
+
+
+def test_buys_in_one_transaction(benchmark: Any) -> None:
+    led = benchmark.pedantic(_many_buys, rounds=3, iterations=1)
+    benchmark.extra_info.update(buys=HOT_N, peak_mib=round(_peak_mib(_many_buys), 1))
+    assert len(led.lots()) == HOT_N
+
+
+def _losses_and_replacements() -> tuple[tuple[Ledger], dict[str, Any]]:
+    led = Ledger()
+    bought, sold, replaced = dt.date(2024, 1, 2), dt.date(2024, 3, 1), dt.date(2024, 3, 6)
+    with led.transaction():
+        for _ in range(HOT_N):
+            led.buy(bought, "AAA", 1, "100")
+        led.sell(sold, "AAA", HOT_N, "90")
+        for _ in range(HOT_N):
+            led.buy(replaced, "AAA", 1, "91")
+    return (led,), {}
+
+
+def _match(led: Ledger) -> int:
+    return len(led.wash_sales())
+
+
+def test_wash_matching(benchmark: Any) -> None:
+    matches = benchmark.pedantic(_match, setup=_losses_and_replacements, rounds=3, iterations=1)
+    (fresh,), _ = _losses_and_replacements()
+    benchmark.extra_info.update(
+        loss_pieces=HOT_N, replacements=HOT_N, peak_mib=round(_peak_mib(lambda: _match(fresh)), 1)
+    )
+    assert matches == HOT_N

@@ -52,6 +52,24 @@ def test_thresholds(min_usd: object, min_pct: object, lots: list[str]) -> None:
     assert not result.applied and len(led.events()) == 3
 
 
+def test_harvest_works_on_the_declared_account() -> None:
+    # Issue 12: a ledger whose only account is "brokerage" (no hidden "taxable" account); the
+    # default account=None harvests every taxable account, here brokerage: lots 1-3 as in
+    # three_lots, losses 50 + 150 + 200.
+    led = Ledger(accounts={"brokerage": "taxable"})
+    led.buy("2023-01-03", "VOO", 10, 100)
+    led.buy("2023-02-01", "VOO", 10, 110)
+    led.buy("2023-03-01", "VOO", 20, 105)
+    result = harvest(led, PRICES, "2024-03-01", {"VOO": "VTI"})
+    assert harvested(result) == ["1", "2", "3"]
+    assert result.harvested_loss == D(400)
+    assert {t.account for t in result.trades} == {"brokerage"}
+    same = harvest(led, PRICES, "2024-03-01", {"VOO": "VTI"}, account="brokerage")
+    assert same.trades == result.trades
+    with pytest.raises(ValueError, match="account: unknown account 'taxable'"):
+        harvest(led, PRICES, "2024-03-01", {"VOO": "VTI"}, account="taxable")
+
+
 def test_no_loss_is_never_harvested() -> None:
     led = Ledger()
     led.buy("2023-01-03", "VOO", 10, 95)
@@ -90,9 +108,11 @@ def test_harvest_sells_losers_and_buys_the_substitute() -> None:
 
 
 def recent_position() -> Ledger:
-    led = Ledger({"joint": "taxable", "ira": "ira"})
-    led.buy("2023-01-03", "VOO", 100, 50)  # lot 1: loss 10/share at 40
-    led.buy("2024-02-20", "VOO", 10, 44)  # lot 2: recent, loss 4/share (40, below 100)
+    led = Ledger({"taxable": "taxable", "joint": "taxable", "ira": "ira"})
+    led.buy("2023-01-03", "VOO", 100, 50, account="taxable")  # lot 1: loss 10/share at 40
+    led.buy(
+        "2024-02-20", "VOO", 10, 44, account="taxable"
+    )  # lot 2: recent, loss 4/share (40, below 100, account="taxable")
     led.buy("2024-02-25", "VOO", 5, 39, account="joint")  # lot 3: recent, other account
     led.buy("2024-02-26", "VOO", 3, 41, account="ira")  # lot 4: recent, IRA
     return led
@@ -251,8 +271,8 @@ def test_swap_back_only_when_the_gain_is_small_enough() -> None:
     ],
 )
 def test_bad_harvest_input(kwargs: dict[str, object], error: type[Exception], match: str) -> None:
-    led = Ledger({"ira": "ira"})
-    led.buy("2024-01-02", "VOO", 10, 100)
+    led = Ledger({"taxable": "taxable", "ira": "ira"})
+    led.buy("2024-01-02", "VOO", 10, 100, account="taxable")
     args: dict[str, object] = {
         "prices": {"VOO": 95, "VTI": 40},
         "date": "2024-03-01",
@@ -269,3 +289,47 @@ def test_prices_as_a_series_of_decimals() -> None:
     led = three_lots()
     prices = pd.Series({"VOO": Decimal(95), "VTI": Decimal(40)})
     assert len(harvest(led, prices, "2024-03-01", {"VOO": "VTI"}).trades) == 2
+
+
+def test_a_substitute_priced_zero_is_an_error() -> None:
+    # Defect 5: the substitute purchase used to be dropped silently (proceeds left as cash).
+    led = three_lots()
+    before = snapshot(led)
+    with pytest.raises(ValueError, match=r"prices\['VTI'\]: .*substitute VTI .*0"):
+        harvest(led, {**PRICES, "VTI": "0"}, "2024-03-01", {"VOO": "VTI"}, apply=True)
+    assert snapshot(led) == before  # nothing recorded
+
+
+def test_swap_back_to_a_primary_priced_zero_is_an_error() -> None:
+    led = three_lots()
+    harvest(led, PRICES, "2024-03-01", {"VOO": "VTI"}, apply=True)
+    before = snapshot(led)
+    with pytest.raises(ValueError, match=r"prices\['VOO'\]: .*VOO .*0"):
+        swap_back(led, {"VOO": "0", "VTI": "30"}, "2024-04-02", apply=True)
+    assert snapshot(led) == before
+
+
+@pytest.mark.parametrize(("price", "lots"), [("0", ["1", "2", "3"]), ("0.01", [])])
+def test_min_loss_pct_of_one_harvests_only_worthless_lots(price: str, lots: list[str]) -> None:
+    # Defect 5: min_loss_pct=1 raised ZeroDivisionError. ℓ / b ≥ 1 means ℓ = b (a loss cannot
+    # exceed the basis), i.e. the lot is worth 0: at 0 every lot loses 100 % of its basis
+    # (1000 + 1100 + 2100 = 4200); at 0.01 none does.
+    led = three_lots()
+    result = harvest(led, {"VOO": price, "VTI": "40"}, "2024-03-01", {"VOO": "VTI"}, min_loss_pct=1)
+    assert harvested(result) == lots
+    assert result.harvested_loss == (D(4200) if lots else D(0))
+    with pytest.raises(ValueError, match=r"min_loss_pct is a fraction in \[0, 1\]"):
+        harvest(led, PRICES, "2024-03-01", {"VOO": "VTI"}, min_loss_pct="1.01")
+
+
+def test_harvesting_and_rebalancing_use_only_the_public_ledger_api() -> None:
+    # Issue 12: these modules read the ledger through its public queries only.
+    import re
+    from pathlib import Path
+
+    import rebalancing.tax as tax_package
+
+    folder = Path(tax_package.__file__).parent
+    for name in ("harvesting.py", "rebalancing.py", "after_tax.py"):
+        source = (folder / name).read_text()
+        assert re.findall(r"\b(?:ledger|target|led)\._\w+", source) == [], name

@@ -45,9 +45,10 @@ def test_amounts_are_exact_decimals_and_floats_are_refused() -> None:
 
 
 def test_accounts() -> None:
-    led = Ledger({"roth": "roth", "joint": "taxable", "ira": "ira"})
+    led = Ledger({"taxable": "taxable", "roth": "roth", "joint": "taxable", "ira": "ira"})
     assert led.accounts == {"taxable": "taxable", "roth": "roth", "joint": "taxable", "ira": "ira"}
-    assert Ledger(["joint"]).accounts == {"taxable": "taxable", "joint": "taxable"}
+    assert Ledger(["joint"]).accounts == {"joint": "taxable"}
+    assert Ledger().accounts == {"taxable": "taxable"}  # the documented default
     led.add_account("hsa", "ira")
     with pytest.raises(ValueError, match="name: account 'hsa' already exists"):
         led.add_account("hsa")
@@ -55,8 +56,10 @@ def test_accounts() -> None:
         led.add_account("x", "401k")
     with pytest.raises(ValueError, match="account: unknown account 'brokerage'"):
         led.buy("2024-01-02", "VOO", 1, 1, account="brokerage")
-    with pytest.raises(ValueError, match="already exists"):
-        Ledger({"taxable": "ira"})
+    with pytest.raises(ValueError, match="accounts: at least one account"):
+        Ledger({})
+    with pytest.raises(ValueError, match="kind must be one of"):
+        Ledger({"joint": "401k"})
     with pytest.raises(TypeError, match="accounts"):
         Ledger("joint")
     with pytest.raises(ValueError, match="identical must name at least two"):
@@ -64,6 +67,39 @@ def test_accounts() -> None:
     with pytest.raises(TypeError, match="identical must be an iterable"):
         Ledger(identical="VOO")
     assert "events=0" in repr(led)
+
+
+def test_accounts_are_exactly_those_declared() -> None:
+    # Issue 12: no hidden "taxable" account next to the declared ones.
+    led = Ledger(accounts={"brokerage": "taxable"})
+    assert led.accounts == {"brokerage": "taxable"}
+    assert led.account_kind("brokerage") == "taxable"
+    bought = led.buy("2024-01-02", "VOO", 10, 50)  # the only account is the default
+    assert bought.account == "brokerage"
+    sold = led.sell("2024-02-01", "VOO", 4, 45)
+    assert sold.account == "brokerage"
+    assert led.lots().account.tolist() == ["brokerage"]
+    with pytest.raises(ValueError, match="account: unknown account 'taxable'"):
+        led.buy("2024-01-02", "VOO", 1, 1, account="taxable")
+    with pytest.raises(ValueError, match="account: unknown account 'nope'"):
+        led.account_kind("nope")
+
+
+def test_several_accounts_need_the_account_argument() -> None:
+    led = Ledger({"joint": "taxable", "ira": "ira"})
+    before = snapshot(led)
+    for call in (
+        lambda: led.buy("2024-01-02", "VOO", 1, 1),
+        lambda: led.reinvest("2024-01-02", "VOO", 1, 1),
+        lambda: led.deposit("2024-01-02", "VOO", 1, 1),
+        lambda: led.sell("2024-01-02", "VOO", 1, 1),
+    ):
+        with pytest.raises(ValueError, match=r"account: .*'ira', 'joint'") as err:
+            call()
+        assert "account=" in str(err.value)
+    assert snapshot(led) == before
+    led.buy("2024-01-02", "VOO", 1, 1, account="joint")
+    assert led.lots().account.tolist() == ["joint"]
 
 
 def test_transaction_is_all_or_nothing() -> None:
@@ -75,7 +111,7 @@ def test_transaction_is_all_or_nothing() -> None:
         led.buy("2024-02-02", "VOO", 10, 41)
         led.add_account("joint")
         led.declare_identical({"VOO", "IVV"})
-        led.sell("2024-02-03", "VOO", 60, 40)  # 50 left: fails, everything is undone
+        led.sell("2024-02-03", "VOO", 60, 40, account="taxable")  # 50 left: fails, all undone
     assert snapshot(led) == before
     assert led.identical == []
     with led.transaction():
@@ -97,10 +133,10 @@ def test_a_failed_operation_inside_a_transaction_can_be_caught() -> None:
 
 
 def test_views() -> None:
-    led = Ledger({"ira": "ira"}, identical=[{"VOO", "IVV"}])
-    led.buy("2024-01-02", "VOO", 3, 100)
+    led = Ledger({"taxable": "taxable", "ira": "ira"}, identical=[{"VOO", "IVV"}])
+    led.buy("2024-01-02", "VOO", 3, 100, account="taxable")
     led.buy("2024-01-02", "IVV", 2, 50, account="ira")
-    led.buy("2024-01-02", "VTI", 1, 10)
+    led.buy("2024-01-02", "VTI", 1, 10, account="taxable")
     lots = led.lots()
     assert list(lots.columns) == [
         "lot_id",
@@ -125,12 +161,12 @@ def test_views() -> None:
     assert led.lots(account="ira").lot_id.tolist() == ["2"]
     assert led.lots("VOO", account="ira").empty
     assert led.lots("XYZ").empty
-    led.buy("2024-01-03", "VOO", 3, 101)
-    led.sell("2024-01-04", "VOO", 1, 102, method="hifo")  # a gain: no wash sale
+    led.buy("2024-01-03", "VOO", 3, 101, account="taxable")
+    led.sell("2024-01-04", "VOO", 1, 102, method="hifo", account="taxable")  # a gain: no wash sale
     per_share = led.lots("VOO").basis_per_share.tolist()
     assert per_share == [D(100), D(101)]
-    led.buy("2024-01-05", "VTI", 3, "3.3333333")
-    led.sell("2024-01-06", "VTI", 1, 10)
+    led.buy("2024-01-05", "VTI", 3, "3.3333333", account="taxable")
+    led.sell("2024-01-06", "VTI", 1, 10, account="taxable")
     assert led.lots("VTI").basis_per_share.iloc[0] == D("3.3333333")
     realized = led.realized()
     assert realized.columns[0] == "sale" and realized.term.tolist() == ["short", "short"]
@@ -204,11 +240,13 @@ def test_reinvestments_and_deposits_during_a_block_go_to_the_substitute() -> Non
 
 
 def test_form_8949() -> None:
-    led = Ledger({"ira": "ira"})
-    led.buy("2022-01-03", "VOO", "12.5", "100.004")  # basis 1250.05
-    led.buy("2024-01-02", "VOO", 10, 50)
-    led.sell("2024-03-01", "VOO", "22.5", "40.005")
-    led.buy("2024-03-05", "VOO", 4, 41)  # washes 4 shares of the first lot's loss
+    led = Ledger({"taxable": "taxable", "ira": "ira"})
+    led.buy("2022-01-03", "VOO", "12.5", "100.004", account="taxable")  # basis 1250.05
+    led.buy("2024-01-02", "VOO", 10, 50, account="taxable")
+    led.sell("2024-03-01", "VOO", "22.5", "40.005", account="taxable")
+    led.buy(
+        "2024-03-05", "VOO", 4, 41, account="taxable"
+    )  # washes 4 shares of the first lot's loss
     led.buy("2024-01-02", "VOO", 1, 1, account="ira")
     led.sell("2024-03-02", "VOO", 1, 2, account="ira")  # IRA sales are not reported
     form = led.form_8949()
@@ -240,3 +278,73 @@ def test_form_8949() -> None:
     with pytest.raises(TypeError, match="year must be an int"):
         led.form_8949(year="2024")  # type: ignore[arg-type]
     check_invariants(led)
+
+
+def test_a_refused_later_dated_event_inside_a_transaction_changes_nothing() -> None:
+    # Inside one transaction the ledger extends its states in place; an event refused after
+    # the previous date was closed must leave the group meaning what it meant before it: the
+    # day stays open, so a later same-day loss still gets first claim by acquisition order.
+    led = Ledger()
+    reference = Ledger()
+    for target in (led, reference):
+        target.buy("2024-01-02", "VOO", 10, 50)  # lot 1
+        target.buy("2024-01-10", "VOO", 10, 50)  # lot 2
+        target.buy("2024-01-25", "VOO", 10, 45)  # lot 3: replacement candidate
+    with led.transaction():
+        led.sell("2024-02-01", "VOO", 10, 40, method="spec_id", lots={"2": 10})  # loss 100
+        with pytest.raises(ValueError, match="only 20 held"):
+            led.sell("2024-02-05", "VOO", 21, 40)
+        led.sell("2024-02-01", "VOO", 10, 40, method="spec_id", lots={"1": 10})  # loss 100
+    reference.sell("2024-02-01", "VOO", 10, 40, method="spec_id", lots={"2": 10})
+    reference.sell("2024-02-01", "VOO", 10, 40, method="spec_id", lots={"1": 10})
+    assert snapshot(led) == snapshot(reference)
+    # Same-day losses in original acquisition order: lot 1's loss takes lot 3's 10 shares.
+    disallowed = dict(zip(led.realized().lot_id, led.realized().wash_disallowed, strict=True))
+    assert disallowed == {"1": D(100), "2": D(0)}
+    check_invariants(led)
+
+
+def test_read_only_queries() -> None:
+    # Issue 12: the public queries harvesting and rebalancing use instead of private members.
+    led = Ledger({"joint": "taxable", "ira": "ira"}, identical=[{"VOO", "IVV"}])
+    assert led.latest_date is None and led.holdings() == [] and led.open_lots() == ()
+    led.buy("2024-01-02", "VOO", 10, 50, account="joint")  # lot 1
+    led.buy("2024-01-20", "IVV", 5, 48, account="ira")  # lot 2
+    led.buy("2024-02-10", "VTI", 3, 20, account="joint")  # lot 3
+    sale = led.sell("2024-02-01", "VOO", 4, 40, account="joint")  # loss 40, lot 2 replaces it
+    assert led.latest_date == day("2024-02-10")
+    assert led.substantially_identical("IVV") == frozenset({"IVV", "VOO"})
+    assert led.substantially_identical("VTI") == frozenset({"VTI"})
+    # Lot 2's 4 shares absorbed the loss (IRA: lost for good, no basis or date change) and
+    # were split off as "2.1"; its other share stays "2".
+    lots = led.open_lots()
+    assert [(lot.lot_id, lot.shares) for lot in lots] == [
+        ("1", D(6)),
+        ("2", D(1)),
+        ("2.1", D(4)),
+        ("3", D(3)),
+    ]
+    assert [lot.lot_id for lot in led.open_lots(account="joint", ticker="VOO")] == ["1"]
+    kept, replaced = led.open_lots(account="ira")
+    assert replaced.replacement and not kept.replacement
+    with pytest.raises(AttributeError):
+        kept.shares = D(1)  # type: ignore[misc]  # records are immutable
+    # Of the IVV bought 2024-01-20 (within 30 days of a sale of VOO on 2024-02-15), only the
+    # share that has not absorbed a loss can still wash one.
+    recent = led.recent_purchases("VOO", "2024-02-15")
+    assert [(lot.lot_id, lot.shares) for lot in recent] == [("2", D(1))]
+    assert led.recent_purchases("VOO", "2024-02-15", account="joint") == ()
+    assert led.recent_purchases("XYZ", "2024-02-15") == ()
+    (voo,) = [h for h in led.holdings() if "VOO" in h.tickers]
+    assert voo.tickers == ("IVV", "VOO") and set(voo.accounts) == {"joint", "ira"}
+    assert voo.max_cost_per_share()["joint"] == 50.0
+    assert led.holding("XYZ") is None
+    (piece,) = led.sale_pieces([sale])
+    assert (piece.lot_id, piece.disallowed) == ("1", D(40))
+    with pytest.raises(ValueError, match="as_of: "):
+        led.open_lots(as_of="2024-02-01")  # before the latest trade date
+    with pytest.raises(ValueError, match="account: unknown account 'x'"):
+        led.open_lots(account="x")
+    trial = led.copy()
+    trial.sell("2024-02-12", "VTI", 3, 19, account="joint")
+    assert trial.path is None and len(trial.events()) == 5 and len(led.events()) == 4

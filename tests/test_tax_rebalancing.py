@@ -25,6 +25,23 @@ def two_lots() -> Ledger:
     return ledger
 
 
+def test_the_declared_account_is_rebalanced_by_default():
+    # Issue 12: the only account is "brokerage"; account= defaults to it.
+    ledger = Ledger(accounts={"brokerage": "taxable"})
+    ledger.buy("2023-01-03", "A", 100, D("120"))
+    ledger.buy("2023-01-03", "B", 50, D("100"))
+    res = tax_aware_rebalance(ledger, PRICES, TARGET, COV, "2024-06-03", costs=0.001)
+    assert res.value == D("15000")  # 100 × 100 + 50 × 100
+    named = tax_aware_rebalance(
+        ledger, PRICES, TARGET, COV, "2024-06-03", costs=0.001, account="brokerage"
+    )
+    assert named.trades.equals(res.trades)
+    several = Ledger({"joint": "taxable", "ira": "ira"})
+    several.buy("2023-01-03", "A", 1, D("100"), account="joint")
+    with pytest.raises(ValueError, match=r"account: .*'ira', 'joint'"):
+        tax_aware_rebalance(several, PRICES, TARGET, COV, "2024-06-03")
+
+
 def test_the_loss_lot_is_sold_first_and_whole():
     # A is 2/3 of the account (target 1/2). Lot 1's sale earns 0.20 × 20/100 = 4 % of the amount
     # sold, far above A's 0.1 % buy cost, so A is made sell-only in a second pass; with λ = 1

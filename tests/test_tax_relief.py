@@ -215,12 +215,12 @@ def test_bad_sales_raise_and_change_nothing(
 
 
 def test_selling_from_the_wrong_account_or_an_emptied_ticker() -> None:
-    led = Ledger(["joint"])
-    led.buy("2024-01-02", "Q", 5, 10)
+    led = Ledger(["taxable", "joint"])
+    led.buy("2024-01-02", "Q", 5, 10, account="taxable")
     before = snapshot(led)
     with pytest.raises(ValueError, match="ticker: no open lot of Q in account 'joint'"):
         led.sell("2024-02-01", "Q", 1, 10, account="joint")
-    led.sell("2024-02-01", "Q", 5, 10)
+    led.sell("2024-02-01", "Q", 5, 10, account="taxable")
     with pytest.raises(ValueError, match="ticker: no open lot of Q in account 'taxable'"):
-        led.sell("2024-02-02", "Q", 1, 10)
+        led.sell("2024-02-02", "Q", 1, 10, account="taxable")
     assert snapshot(led)["lots"] == [] and before["lots"] != []

@@ -32,9 +32,9 @@ def open_lots(led: Ledger) -> dict[str, tuple[Decimal, Decimal, str]]:
 
 def loss_then_buy(buy_date: str, account: str = "taxable") -> Ledger:
     """100 @ 50 on 2024-01-02, all sold @ 40 on 2024-03-01 (loss 1000), 100 bought @ 42."""
-    led = Ledger({"ira": "ira", "roth": "roth", "spouse": "taxable"})
-    led.buy("2024-01-02", "VOO", 100, 50)
-    led.sell("2024-03-01", "VOO", 100, 40)
+    led = Ledger({"taxable": "taxable", "ira": "ira", "roth": "roth", "spouse": "taxable"})
+    led.buy("2024-01-02", "VOO", 100, 50, account="taxable")
+    led.sell("2024-03-01", "VOO", 100, 40, account="taxable")
     led.buy(buy_date, "VOO", 100, 42, account=account)
     check_invariants(led)
     return led
@@ -233,9 +233,9 @@ def test_ira_purchase_disallows_the_loss_for_good() -> None:
 def test_taxable_and_ira_replacements_split_the_loss() -> None:
     # 100 sold at a loss of 10/share; 30 bought in the spouse's taxable account, then 50 in
     # the IRA: 300 deferred into the spouse's lot, 500 lost for good, 200 allowed.
-    led = Ledger({"ira": "ira", "spouse": "taxable"})
-    led.buy("2024-01-02", "VOO", 100, 50)
-    led.sell("2024-02-01", "VOO", 100, 40)
+    led = Ledger({"taxable": "taxable", "ira": "ira", "spouse": "taxable"})
+    led.buy("2024-01-02", "VOO", 100, 50, account="taxable")
+    led.sell("2024-02-01", "VOO", 100, 40, account="taxable")
     led.buy("2024-02-05", "VOO", 30, 41, account="spouse")
     led.buy("2024-02-06", "VOO", 50, 42, account="ira")
     assert realized_rows(led) == [("1", D(100), D(-1000), D(800), D(500))]
@@ -247,11 +247,11 @@ def test_taxable_and_ira_replacements_split_the_loss() -> None:
 
 
 def test_sales_in_an_ira_are_not_wash_tested() -> None:
-    led = Ledger({"ira": "ira"})
+    led = Ledger({"taxable": "taxable", "ira": "ira"})
     led.buy("2024-01-02", "VOO", 100, 50, account="ira")
     led.sell("2024-02-01", "VOO", 100, 40, account="ira")
     led.buy("2024-02-02", "VOO", 100, 41, account="ira")
-    led.buy("2024-02-02", "VOO", 100, 41)
+    led.buy("2024-02-02", "VOO", 100, 41, account="taxable")
     assert realized_rows(led) == [("1", D(100), D(-1000), D(0), D(0))]
     assert led.can_buy("VOO", "2024-02-03")
     assert len(led.form_8949()) == 0
@@ -303,20 +303,90 @@ def test_declaring_identical_tickers_later_applies_to_the_history() -> None:
     assert led.identical == [frozenset({"IVV", "SPLG", "VOO"})]
 
 
-def test_intraday_round_trips_and_later_same_day_sales_are_not_replacements() -> None:
-    # Documented choice: a replacement must be held at the close of the later of S and R.
+def test_later_same_day_sales_are_not_replacements() -> None:
+    # Documented choice: a share acquired on or before the loss date S must still be held at
+    # the close of S to replace it.
     led = Ledger()
     led.buy("2024-01-02", "VOO", 100, 50)
     led.buy("2024-01-25", "VOO", 100, 45)  # within 30 days before the loss, but sold
     led.sell("2024-02-01", "VOO", 100, 40, method="spec_id", lots={"1": 100})  # loss 1000
     led.sell("2024-02-01", "VOO", 100, 40, method="spec_id", lots={"2": 100})  # same day
-    led.buy("2024-02-10", "VOO", 10, 41)
-    led.sell("2024-02-10", "VOO", 10, 41)  # bought and sold the same day
     assert realized_rows(led) == [
         ("1", D(100), D(-1000), D(0), D(0)),
         ("2", D(100), D(-500), D(0), D(0)),
-        ("5", D(10), D(0), D(0), D(0)),
     ]
+    check_invariants(led)
+
+
+def test_a_round_trip_after_the_loss_sale_is_a_replacement() -> None:
+    # docs/tax_rules.md §2–3: a share bought on R > S is held at the later of R and S (at its own
+    # purchase), so it replaces the loss even if it is sold again on R (defect 6).
+    led = Ledger()
+    led.buy("2024-01-02", "VOO", 100, 50)  # lot 1, A = 2024-01-02
+    led.sell("2024-03-01", "VOO", 100, 40)  # S: loss 100 × (50 − 40) = 1000, 10 per share
+    led.buy("2024-03-11", "VOO", 10, 42)  # lot 3, R = 2024-03-11: 10 replacement shares
+    led.sell("2024-03-11", "VOO", 10, 43)  # sold the day they were bought
+    # Disallowed on the loss sale: 10 matched shares × 10 = 100 (the other 90 shares' 900
+    # stay allowed). Lot 3's basis becomes 10 × 42 + 100 = 520 and its date
+    # R − (S − A) = 2024-03-11 − 59 days = 2024-01-12 (S − A: 29 days of January + 29 of
+    # February + 1 = 59). Its sale: proceeds 10 × 43 = 430, gain 430 − 520 = −90, short term;
+    # no other acquisition in 2024-02-10 … 2024-04-10 can wash it.
+    assert realized_rows(led) == [
+        ("1", D(100), D(-1000), D(100), D(0)),
+        ("3", D(10), D(-90), D(0), D(0)),
+    ]
+    second = led.realized().iloc[1]
+    assert (second.basis, second.acquired, second.term, second.replacement) == (
+        D(520),
+        day("2024-01-12"),
+        "short",
+        True,
+    )
+    (match,) = led.wash_sales().itertuples(index=False)
+    assert (match.replacement_lot, match.shares, match.disallowed) == ("3", D(10), D(100))
+    assert led.lots().empty
+    check_invariants(led)
+
+
+def test_a_partly_sold_round_trip_replaces_with_held_shares_first() -> None:
+    # Documented choice: within one acquisition, the shares still held at the close replace a
+    # loss before the shares sold that day.
+    led = Ledger()
+    led.buy("2024-01-02", "VOO", 100, 50)  # lot 1
+    led.sell("2024-03-01", "VOO", 15, 40)  # loss 15 × 10 = 150
+    led.buy("2024-03-11", "VOO", 10, 42)  # lot 3
+    led.sell("2024-03-11", "VOO", 4, 43, method="spec_id", lots={"3": 4})
+    # 6 shares of lot 3 are held at the close: they absorb 6 × 10 = 60 (basis 6 × 42 + 60 =
+    # 312); then 4 of the 4 sold shares absorb 4 × 10 = 40: the sold piece's basis is
+    # 4 × 42 + 40 = 208, gain 4 × 43 − 208 = −36. Disallowed on the loss: 60 + 40 = 100 of
+    # its 150 (10 of 15 shares matched).
+    assert realized_rows(led) == [
+        ("1", D(15), D(-150), D(100), D(0)),
+        ("3", D(4), D(-36), D(0), D(0)),
+    ]
+    assert open_lots(led) == {
+        "1": (D(85), D(4250), "2024-01-02"),
+        "3": (D(6), D(312), "2024-01-12"),
+    }
+    check_invariants(led)
+
+
+def test_a_round_trip_partly_matched_is_split() -> None:
+    led = Ledger()
+    led.buy("2024-01-02", "VOO", 100, 50)  # lot 1
+    led.sell("2024-03-01", "VOO", 3, 40)  # loss 3 × 10 = 30
+    led.buy("2024-03-11", "VOO", 10, 42)  # lot 3, all sold the same day
+    led.sell("2024-03-11", "VOO", 10, 41, method="spec_id", lots={"3": 10})
+    # 3 of the 10 sold shares replace the loss (disallowed 30): that part is split off as
+    # lot "3.1" with basis 3 × 42 + 30 = 156, gain 3 × 41 − 156 = −33, date 2024-01-12; the
+    # other 7 keep basis 7 × 42 = 294, gain 7 × 41 − 294 = −7, date 2024-03-11.
+    assert realized_rows(led) == [
+        ("1", D(3), D(-30), D(30), D(0)),
+        ("3", D(7), D(-7), D(0), D(0)),
+        ("3.1", D(3), D(-33), D(0), D(0)),
+    ]
+    dates = led.realized()["acquired"].tolist()
+    assert dates[1:] == [day("2024-03-11"), day("2024-01-12")]
     check_invariants(led)
 
 

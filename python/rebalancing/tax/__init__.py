@@ -5,8 +5,10 @@ US rules as written in docs/tax_rules.md (holding period §1, wash sales §2–5
 
 * :class:`Ledger` — accounts (taxable, IRA, Roth), buys, reinvestments, deposits, sales by
   ``fifo``/``lifo``/``hifo``/``spec_id``/``tax_optimal``; open lots with wash-adjusted basis and
-  dates, realized sales, wash-sale matches, blocks, Form 8949; ``Ledger.open(path)`` persists to
-  SQLite, one transaction per operation;
+  dates, realized sales, wash-sale matches, blocks, Form 8949; ``Ledger.create(path, ...)`` and
+  ``Ledger.open(path)`` persist to SQLite, one transaction per operation; read-only queries
+  (``open_lots``, ``recent_purchases``, ``holdings``, ``sale_pieces``) return immutable
+  :class:`Lot`/:class:`Piece` records;
 * :func:`harvest` / :func:`swap_back` — tax-loss harvesting into substitutes and back;
 * :func:`tax_aware_rebalance` — the certified solver with every lot's tax as a sell cost;
 * :func:`after_tax` / :class:`TaxPolicy` — after-tax figures of a backtest;
@@ -16,7 +18,8 @@ US rules as written in docs/tax_rules.md (holding period §1, wash sales §2–5
 from rebalancing.tax.after_tax import AfterTaxResult, TaxPolicy, after_tax, after_tax_table
 from rebalancing.tax.harvesting import HarvestResult, Trade, WouldWash, harvest, swap_back
 from rebalancing.tax.holding import first_long_term_date, holding_term, is_long_term
-from rebalancing.tax.ledger import SHARE_QUANTUM, Acquisition, Block, Ledger, Sale
+from rebalancing.tax.ledger import SHARE_QUANTUM, Acquisition, Block, Holdings, Ledger, Sale
+from rebalancing.tax.lots import Lot, Piece
 from rebalancing.tax.rebalancing import TaxAwareResult, tax_aware_rebalance
 from rebalancing.tax.relief import METHODS
 from rebalancing.tax.wash import replacement_date
@@ -28,7 +31,10 @@ __all__ = [
     "AfterTaxResult",
     "Block",
     "HarvestResult",
+    "Holdings",
     "Ledger",
+    "Lot",
+    "Piece",
     "Sale",
     "TaxAwareResult",
     "TaxPolicy",

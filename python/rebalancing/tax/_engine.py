@@ -5,8 +5,8 @@ date's events are applied in sequence (acquisitions add lots at cost, sales reli
 the date is settled (:func:`rebalancing.tax.wash.settle`). :class:`Group` keeps that function
 cheap to extend:
 
-* ``base`` — the state settled through the day before ``day`` (the latest trade date);
-* ``live`` — ``base`` plus the events of ``day``, not yet settled: what a sale on ``day`` sees;
+* ``live`` — every event up to ``day`` (the latest trade date), with the dates before ``day``
+  settled and ``day`` itself not yet: what a sale on ``day`` sees;
 * ``view()`` — ``live`` settled, computed on demand and cached: what queries report.
 
 An event on ``day`` or later extends the group incrementally; an event dated *before* ``day``
@@ -137,13 +137,10 @@ def apply_event(state: GroupState, event: Event, kinds: Mapping[str, str]) -> Ou
 class Group:
     """Events and states of one group; see the module notes."""
 
-    __slots__ = ("_view", "base", "day", "events", "live")
+    __slots__ = ("_view", "day", "events", "live")
 
-    def __init__(
-        self, events: list[Event], base: GroupState, live: GroupState, day: dt.date
-    ) -> None:
+    def __init__(self, events: list[Event], live: GroupState, day: dt.date) -> None:
         self.events = events
-        self.base = base
         self.live = live
         self.day = day
         self._view: GroupState | None = None
@@ -175,11 +172,9 @@ def replay(
             outcome = _apply_checked(state, ordered[i], kinds, watch, outcome)
             i += 1
         settle(state, day, kinds)
-    base = state
-    live = base.clone()
     for event in ordered[i:]:
-        outcome = _apply_checked(live, event, kinds, watch, outcome)
-    return Group(ordered, base, live, last_day), outcome
+        outcome = _apply_checked(state, event, kinds, watch, outcome)
+    return Group(ordered, state, last_day), outcome
 
 
 def _apply_checked(
@@ -205,33 +200,47 @@ def _apply_checked(
 def add_event(group: Group | None, event: Event, kinds: Mapping[str, str]) -> tuple[Group, Outcome]:
     """The group with ``event`` added (a new object; ``group`` is left as it was)."""
     if group is None:
-        base = GroupState()
-        live = base.clone()
+        live = GroupState()
         outcome = apply_event(live, event, kinds)
-        return Group([event], base, live, event.date), outcome
+        return Group([event], live, event.date), outcome
     if event.date > group.day:
-        base = group.view(kinds)
-        live = base.clone()
+        live = group.view(kinds).clone()
         outcome = apply_event(live, event, kinds)
-        return Group([*group.events, event], base, live, event.date), outcome
+        return Group([*group.events, event], live, event.date), outcome
     if event.date == group.day:
         live = group.live.clone()
         outcome = apply_event(live, event, kinds)
-        return Group([*group.events, event], group.base, live, group.day), outcome
+        return Group([*group.events, event], live, group.day), outcome
     rebuilt, result = replay([*group.events, event], kinds, watch=event.seq)
     assert result is not None
     return rebuilt, result
 
 
 def add_event_in_place(group: Group, event: Event, kinds: Mapping[str, str]) -> Outcome:
-    """Add an event dated ``group.day`` by changing ``group`` itself.
+    """Add an event dated ``group.day`` or later by changing ``group`` itself.
 
     Only for a group that nothing else refers to (one created by the current transaction of
-    the ledger); :func:`apply_event` validates before it changes anything, so a refused event
-    leaves the group as it was.
+    the ledger). This is what keeps many operations in one transaction linear: no state is
+    copied per event. A later date first settles ``day`` in place (the close of a trade date
+    does not depend on what comes after it). If the event is refused (``ValueError``), the
+    group is left meaning what it meant before: :func:`apply_event` validates before it
+    changes anything, and a group settled for nothing is rebuilt from its events.
     """
-    assert event.date == group.day
-    outcome = apply_event(group.live, event, kinds)
+    assert event.date >= group.day
+    if event.date > group.day:
+        settle(group.live, group.day, kinds)
+        try:
+            outcome = apply_event(group.live, event, kinds)
+        except ValueError:
+            # ``live`` is now settled through ``day``, which a later same-day event must not
+            # see as open: rebuild (rare, only after a refused event inside a transaction).
+            rebuilt = replay(group.events, kinds)[0]
+            group.live = rebuilt.live
+            group._view = None
+            raise
+        group.day = event.date
+    else:
+        outcome = apply_event(group.live, event, kinds)
     group.events.append(event)
     group.live.forget_caches()
     group._view = None

@@ -46,7 +46,9 @@ Documented choices
 * **Dates and inputs** — trades are planned on the ledger's latest trade date or later (an
   earlier date would need the lots as they stood then): ``ValueError`` otherwise. ``prices``
   must cover every ticker held in the accounts considered and every substitute or primary
-  bought; a missing price is a ``ValueError`` naming it, never a silent skip. Entries of
+  bought; a missing price, or a price of 0 for a ticker to be bought, is a ``ValueError``
+  naming it, never a silent skip. ``min_loss_pct`` is a fraction in [0, 1]; at 1 only
+  worthless lots (:math:`\ell = b`) are harvested. Entries of
   ``substitutes`` are checked when they are used.
 """
 
@@ -61,9 +63,8 @@ from typing import Any
 import pandas as pd
 
 from rebalancing.tax._inputs import CONTEXT, ZERO, as_date, as_name, as_nonnegative, tidy
-from rebalancing.tax.ledger import SHARE_QUANTUM, Block, Ledger
+from rebalancing.tax.ledger import SHARE_QUANTUM, Block, Ledger, Sale
 from rebalancing.tax.lots import Lot, SubstituteLots
-from rebalancing.tax.wash import WINDOW
 
 __all__ = ["HarvestResult", "Trade", "WouldWash", "harvest", "swap_back"]
 
@@ -221,7 +222,7 @@ def _accounts(ledger: Ledger, account: Any) -> list[str]:
     for name in names:
         name = as_name(name, "account")
         if name not in kinds:
-            raise ValueError(f"account: unknown account {name!r} (known: {sorted(kinds)})")
+            ledger.account_name(name)  # the ledger's error, listing its accounts
         if kinds[name] != "taxable":
             raise ValueError(
                 f"account: {name!r} is a {kinds[name]} account; losses are only harvested in "
@@ -260,13 +261,30 @@ class _Substitutes:
 
 def _trade_date(ledger: Ledger, date: Any) -> dt.date:
     day = as_date(date, "date")
-    latest = ledger._latest_date()
+    latest = ledger.latest_date
     if latest is not None and day < latest:
         raise ValueError(
             f"date: trades are planned on the ledger's latest trade date or later; got {day}, "
             f"but events up to {latest} are recorded"
         )
     return day
+
+
+def _purchase_price(price: _Prices, ticker: str, role: str) -> Decimal:
+    """The price of a ticker to be bought: 0 would buy infinitely many shares (or, as it once
+    did, silently none), so it is refused before anything is recorded."""
+    value = price(ticker)
+    if value <= 0:
+        raise ValueError(
+            f"prices[{ticker!r}]: {role} {ticker} would be bought at a price of {value}; "
+            "a purchase needs a positive price"
+        )
+    return value
+
+
+def _key(ledger: Ledger, ticker: str) -> str:
+    """The name of ``ticker``'s group of substantially identical tickers (its first ticker)."""
+    return min(ledger.substantially_identical(ticker))
 
 
 def _quantum(whole_shares: bool) -> Decimal:
@@ -298,7 +316,7 @@ def harvest(
     *,
     min_loss_usd: Any = 0,
     min_loss_pct: Any = 0,
-    account: str | Sequence[str] | None = "taxable",
+    account: str | Sequence[str] | None = None,
     recent: str = "sell",
     whole_shares: bool = False,
     apply: bool = False,
@@ -319,7 +337,8 @@ def harvest(
         Inclusive thresholds on the lot's loss :math:`\ell` and on :math:`\ell / b`
         (a fraction: ``"0.05"`` is 5 %). Default 0 (any loss).
     account : str, sequence of str or None
-        The taxable account(s) to harvest; ``None`` for every taxable account.
+        The taxable account(s) to harvest; ``None`` (default) for every taxable account of the
+        ledger.
     recent : {"sell", "report"}
         What to do with unsold lots acquired within 30 days (module notes).
     whole_shares : bool
@@ -364,22 +383,24 @@ def _losing_lots(
     """Lots passing both thresholds, per ``(account, group key)``, and their total loss."""
     chosen: dict[tuple[str, str], list[Lot]] = {}
     total = ZERO
+    # With min_pct = 1 only worthless lots pass (ℓ = b): no float pre-filter then.
     slack = (1.0 - float(min_pct)) * (1 + 1e-9)
     wanted = set(accounts)
-    for key, state in ledger._for_sale(day):
-        single = key not in ledger._members
+    for held in ledger.holdings(day):
+        key = held.tickers[0]  # the group's first ticker names it
+        single = len(held.tickers) == 1
         limit: float | None = None
-        for acct, top in state.top_costs().items():
+        for acct, top in held.max_cost_per_share().items():
             if acct not in wanted:
                 continue
-            if single:
+            if single and slack > 0:
                 # The exact test is below; this float pre-filter only skips accounts where no
                 # lot can pass: a loss needs p < b/q, the percentage test p ≤ (b/q)(1 − pct).
                 if limit is None:
                     limit = price.as_float(key) / slack
                 if top < limit:
                     continue
-            for lot in state.accounts[acct].values():
+            for lot in held.lots(acct):
                 loss = lot.basis - lot.shares * price(lot.ticker)
                 if loss > 0 and loss >= min_usd and loss >= min_pct * lot.basis:
                     chosen.setdefault((acct, key), []).append(lot)
@@ -391,7 +412,6 @@ def _sell_plan(
     ledger: Ledger, chosen: dict[tuple[str, str], list[Lot]], day: dt.date, recent: str
 ) -> tuple[dict[tuple[str, str], list[Lot]], dict[tuple[str, str], str], list[WouldWash]]:
     """Lots to sell per ``(account, ticker)`` with the orders' reasons, and the would-wash list."""
-    horizon = day - WINDOW
     sells: dict[tuple[str, str], list[Lot]] = {}
     reasons: dict[tuple[str, str], str] = {}
     would_wash: list[WouldWash] = []
@@ -400,10 +420,8 @@ def _sell_plan(
             sells.setdefault((acct, lot.ticker), []).append(lot)
             reasons[(acct, lot.ticker)] = "harvest"
         taken = {lot.lot_id for lot in harvested}
-        state = ledger._group_for_sale(key, day)
-        assert state is not None
-        for lot in state.accounts.get(acct, {}).values():
-            if lot.lot_id in taken or lot.replacement or lot.original < horizon:
+        for lot in ledger.recent_purchases(key, day, account=acct):
+            if lot.lot_id in taken:
                 continue
             if recent == "sell":
                 sells.setdefault((acct, lot.ticker), []).append(lot)
@@ -421,24 +439,20 @@ def _sell_plan(
                 )
     sold = {(acct, lot.lot_id) for (acct, _), lots in sells.items() for lot in lots}
     for key in sorted({key for _, key in chosen}):
-        state = ledger._group_for_sale(key, day)
-        assert state is not None
-        for acct, held in state.accounts.items():
-            if (acct, key) in chosen:
+        for lot in ledger.recent_purchases(key, day):  # all accounts, in account order
+            acct = lot.account
+            if (acct, key) in chosen or (acct, lot.lot_id) in sold:
                 continue
-            for lot in held.values():
-                if (acct, lot.lot_id) in sold or lot.replacement or lot.original < horizon:
-                    continue
-                would_wash.append(
-                    WouldWash(
-                        acct,
-                        lot.lot_id,
-                        lot.ticker,
-                        lot.shares,
-                        lot.original,
-                        f"acquired within 30 days in account {acct!r}",
-                    )
+            would_wash.append(
+                WouldWash(
+                    acct,
+                    lot.lot_id,
+                    lot.ticker,
+                    lot.shares,
+                    lot.original,
+                    f"acquired within 30 days in account {acct!r}",
                 )
+            )
     return sells, reasons, would_wash
 
 
@@ -461,7 +475,7 @@ def _orders(
     for (acct, ticker), unsorted in sorted(sells.items()):
         lots = sorted(unsorted, key=lambda lot: (lot.original, lot.origin, lot.part))
         p = price(ticker)
-        sub = _pick_substitute(ledger, subs, ticker, ledger._key(ticker), day, harvested)
+        sub = _pick_substitute(ledger, subs, ticker, _key(ledger, ticker), day, harvested)
         order = replace(
             _sell_order(day, acct, ticker, lots, p, reasons[(acct, ticker)]), substitute=sub
         )
@@ -473,12 +487,12 @@ def _orders(
             continue
         for lot in lots:
             root = lot.primary if lot.primary is not None else lot.ticker
-            primary = None if ledger._key(root) == ledger._key(sub) else root
+            primary = None if _key(ledger, root) == _key(ledger, sub) else root
             where = (acct, sub, primary)
             buys[where] = buys.get(where, ZERO) + lot.shares * p
     for (acct, sub, primary), amount in sorted(buys.items(), key=lambda kv: kv[0][:2]):
-        p = price(sub)
-        shares = tidy((amount / p).quantize(quantum, rounding=ROUND_DOWN)) if p > 0 else ZERO
+        p = _purchase_price(price, sub, "the substitute")
+        shares = tidy((amount / p).quantize(quantum, rounding=ROUND_DOWN))
         cash += amount - shares * p
         if shares > 0:
             trades.append(Trade(day, acct, "buy", sub, shares, p, "substitute", primary=primary))
@@ -494,17 +508,17 @@ def _pick_substitute(
     harvested: set[str],
 ) -> str | None:
     options = list(subs.get(ticker))
-    for other in sorted(ledger._members.get(key, ())):
+    for other in sorted(ledger.substantially_identical(ticker)):
         if other != ticker:
             options.extend(subs.get(other))
     for sub in options:
-        sub_key = ledger._key(sub)
+        sub_key = _key(ledger, sub)
         if sub_key == key:
             raise ValueError(
                 f"substitutes: {sub} is substantially identical to {ticker}, so it cannot "
                 "replace it"
             )
-        if sub_key not in harvested and ledger._block(sub_key, day) is None:
+        if sub_key not in harvested and ledger.block(sub, day) is None:
             return sub
     return None
 
@@ -523,15 +537,15 @@ def _execute(
     """Record ``trades`` in ``ledger`` (or a scratch copy) and summarize the outcome."""
     if not isinstance(apply, bool):
         raise TypeError(f"apply must be a bool, got {type(apply).__name__}")
-    target = ledger if apply else ledger._scratch()
-    sales: list[int] = []
+    target = ledger if apply else ledger.copy()
+    sales: list[Sale] = []
     blocks: list[Block] = []
     disallowed = ZERO
     if trades:
         with target.transaction():
             for t in trades:
                 if t.side == "sell":
-                    sale = target._sell(
+                    sale = target.sell(
                         day,
                         t.ticker,
                         t.shares,
@@ -542,10 +556,9 @@ def _execute(
                         tag=t.reason,
                         substitute=t.substitute,
                     )
-                    sales.append(sale.seq)
+                    sales.append(sale)
                 else:
-                    target._acquire(
-                        "buy",
+                    target.buy(
                         day,
                         t.ticker,
                         t.shares,
@@ -554,17 +567,9 @@ def _execute(
                         tag=t.reason,
                         primary=t.primary,
                     )
-        # Today's sales are the newest events, so their pieces end each group's list.
-        wanted = set(sales)
-        first = min(sales, default=0)
-        for key in sorted({target._key(t.ticker) for t in trades if t.side == "sell"}):
-            state = target._groups[key].view(target._kinds)
-            for piece in reversed(state.pieces):
-                if piece.sale < first:
-                    break
-                if piece.sale in wanted:
-                    disallowed += piece.disallowed
-            block = target._block(key, day)
+        disallowed = sum((piece.disallowed for piece in target.sale_pieces(sales)), ZERO)
+        for key in sorted({_key(target, t.ticker) for t in trades if t.side == "sell"}):
+            block = target.block(key, day)
             if block is not None and block.sale_date == day:
                 blocks.append(block)
     return HarvestResult(
@@ -578,7 +583,7 @@ def _execute(
         disallowed=disallowed,
         cash=cash,
         applied=apply and bool(trades),
-        sales=tuple(sales),
+        sales=tuple(sale.seq for sale in sales),
     )
 
 
@@ -588,7 +593,7 @@ def swap_back(
     date: Any,
     *,
     max_gain_usd: Any = 0,
-    account: str | Sequence[str] | None = "taxable",
+    account: str | Sequence[str] | None = None,
     whole_shares: bool = False,
     apply: bool = False,
 ) -> HarvestResult:
@@ -611,8 +616,8 @@ def swap_back(
         price = _Prices(prices)
         wanted = set(accounts)
         by_primary: dict[tuple[str, str], list[SubstituteLots]] = {}
-        for _, state in ledger._for_sale(day):
-            for where, found in state.substitute_lots().items():
+        for held in ledger.holdings(day):
+            for where, found in held.substitute_lots().items():
                 if where[0] in wanted:
                     by_primary.setdefault(where, []).append(found)
         trades: list[Trade] = []
@@ -626,7 +631,7 @@ def swap_back(
         for where in sorted(by_primary):
             acct, primary = where
             if primary not in blocked:
-                blocked[primary] = ledger._block(ledger._key(primary), day)
+                blocked[primary] = ledger.block(primary, day)
             block = blocked[primary]
             if block is not None:
                 skipped.append((primary, f"blocked through {block.until}"))
@@ -661,8 +666,8 @@ def swap_back(
                 trades.append(order)
                 proceeds += order.amount
             realized_gain += gain
-            p = price(primary)
-            shares = tidy((proceeds / p).quantize(quantum, rounding=ROUND_DOWN)) if p > 0 else ZERO
+            p = _purchase_price(price, primary, "the primary")
+            shares = tidy((proceeds / p).quantize(quantum, rounding=ROUND_DOWN))
             cash += proceeds - shares * p
             if shares > 0:
                 buys.append(Trade(day, acct, "buy", primary, shares, p, "swap_back"))

@@ -25,8 +25,8 @@ history (the group is rebuilt), since the securities always were identical.
 
 **Atomicity.** Every operation validates its input and builds new states before anything is
 swapped in, so a failed operation (``ValueError``/``TypeError``) leaves the ledger unchanged.
-:meth:`Ledger.transaction` groups operations: all of them or none (and, for a ledger opened
-with :meth:`Ledger.open`, one SQLite transaction).
+:meth:`Ledger.transaction` groups operations: all of them or none (and, for a stored ledger, one
+SQLite transaction).
 
 **Numbers and dates.** Shares and money are ``Decimal``; ``int`` and ``str`` are accepted, floats
 are rejected with a ``TypeError`` (see :mod:`rebalancing.tax._inputs`). Share counts must be
@@ -34,13 +34,18 @@ positive, prices non-negative (a worthless security can be sold at 0). Dates are
 ``datetime.date`` or ISO strings. Tickers and account names are case-sensitive strings, kept
 exactly as given.
 
-**Persistence.** :meth:`Ledger.open` keeps the event log in SQLite, one transaction per operation
-(:mod:`rebalancing.tax.store`); lots and sales are rebuilt from the events when it is opened.
+**Persistence.** :meth:`Ledger.create` makes a new SQLite file and :meth:`Ledger.open` opens an
+existing one (never creating, never changing a file that is not a ledger); either keeps the
+event log there, one transaction per operation (:mod:`rebalancing.tax.store`); lots and sales
+are rebuilt from the events when it is opened.
 
-**Accounts.** ``"taxable"`` (the default account, always present), ``"ira"`` and ``"roth"``
-kinds. Sales in IRA-like accounts appear in :meth:`realized` but are never wash-tested and are
-not reported on Form 8949; purchases there are replacements for losses in taxable accounts,
-disallowing them permanently.
+**Accounts.** A ledger has exactly the accounts it was given (``Ledger()`` alone means one
+taxable account named ``"taxable"``), of kinds ``"taxable"``, ``"ira"`` and ``"roth"``. With one
+account, ``account=`` may be omitted everywhere; with several, omitting it is a ``ValueError``
+that lists them (a trade silently booked to the wrong account is worse than an error). Sales in
+IRA-like accounts appear in :meth:`realized` but are never wash-tested and are not reported on
+Form 8949; purchases there are replacements for losses in taxable accounts, disallowing them
+permanently.
 
 **Blocks.** Every loss sale in a taxable account (harvested or not, washed or not) blocks its
 group from the sale date through ``sale date + 30 days`` inclusive (:meth:`can_buy` is
@@ -65,6 +70,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from decimal import ROUND_DOWN, Context, Decimal, localcontext
+from types import MappingProxyType
 from typing import IO, Any
 
 import pandas as pd
@@ -80,12 +86,12 @@ from rebalancing.tax._inputs import (
     as_positive,
     tidy,
 )
-from rebalancing.tax.lots import ACCOUNT_KINDS, Event, GroupState, Lot
+from rebalancing.tax.lots import ACCOUNT_KINDS, Event, GroupState, Lot, Piece, SubstituteLots
 from rebalancing.tax.relief import METHODS, normalize_spec
 from rebalancing.tax.store import LedgerStore
 from rebalancing.tax.wash import WINDOW
 
-__all__ = ["SHARE_QUANTUM", "Acquisition", "Block", "Ledger", "Sale"]
+__all__ = ["SHARE_QUANTUM", "Acquisition", "Block", "Holdings", "Ledger", "Sale"]
 
 SHARE_QUANTUM = Decimal("0.000001")
 """Smallest share fraction bought when cash is converted to shares (redirects, harvests)."""
@@ -205,6 +211,42 @@ class Block:
     substitute: str | None
 
 
+class Holdings:
+    """Read-only view of one group's open lots (substantially identical tickers, all accounts).
+
+    Returned by :meth:`Ledger.holdings`/:meth:`Ledger.holding`; the records are immutable and
+    the view never changes (later operations build new states).
+    """
+
+    __slots__ = ("_state", "tickers")
+
+    def __init__(self, tickers: tuple[str, ...], state: GroupState) -> None:
+        self.tickers = tickers
+        self._state = state
+
+    @property
+    def accounts(self) -> tuple[str, ...]:
+        """Accounts holding lots of the group."""
+        return tuple(name for name, lots in self._state.accounts.items() if lots)
+
+    def lots(self, account: str | None = None) -> tuple[Lot, ...]:
+        """Open lots (of ``account``, or all), in no particular order."""
+        if account is None:
+            return tuple(self._state.lots())
+        return tuple(self._state.accounts.get(account, {}).values())
+
+    def max_cost_per_share(self) -> Mapping[str, float]:
+        """Highest basis per share in each account, as floats: a cheap pre-filter (cached)."""
+        return MappingProxyType(self._state.top_costs())
+
+    def substitute_lots(self) -> Mapping[tuple[str, str], SubstituteLots]:
+        """Open lots bought as a substitute, per ``(account, primary)`` (cached)."""
+        return MappingProxyType(self._state.substitute_lots())
+
+    def __repr__(self) -> str:
+        return f"Holdings(tickers={self.tickers!r}, accounts={self.accounts!r})"
+
+
 @dataclass
 class _Snapshot:
     groups: dict[str, Group]
@@ -222,16 +264,17 @@ class Ledger:
     Parameters
     ----------
     accounts : mapping of str to str, or iterable of str, optional
-        Accounts besides the default ``"taxable"`` one: ``{"roth": "roth", "joint": "taxable"}``
-        (kinds ``"taxable"``, ``"ira"``, ``"roth"``) or a list of names (all taxable).
+        The ledger's accounts, exactly: ``{"joint": "taxable", "roth": "roth"}`` (kinds
+        ``"taxable"``, ``"ira"``, ``"roth"``) or a list of names (all taxable); at least one.
+        Default: one taxable account named ``"taxable"``.
     identical : iterable of iterables of str, optional
         Groups of substantially identical tickers, e.g. ``[{"VOO", "IVV"}]``.
 
     Examples
     --------
-    >>> led = Ledger({"ira": "ira"})
-    >>> _ = led.buy("2024-01-02", "VOO", 10, "400")
-    >>> _ = led.sell("2024-02-01", "VOO", 10, "380")
+    >>> led = Ledger({"taxable": "taxable", "ira": "ira"})
+    >>> _ = led.buy("2024-01-02", "VOO", 10, "400", account="taxable")
+    >>> _ = led.sell("2024-02-01", "VOO", 10, "380", account="taxable")
     >>> _ = led.buy("2024-02-15", "VOO", 10, "385", account="ira")
     >>> row = led.realized().iloc[0]
     >>> row.gain, row.wash_disallowed, row.permanent_disallowed
@@ -244,7 +287,17 @@ class Ledger:
         *,
         identical: Iterable[Iterable[str]] = (),
     ) -> None:
-        self._kinds: dict[str, str] = {"taxable": "taxable"}
+        pairs = _account_pairs({"taxable": "taxable"} if accounts is None else accounts)
+        self._init_empty()
+        with self.transaction():
+            for name, kind in pairs:
+                self.add_account(name, kind)
+            for tickers in _groups_arg(identical):
+                self.declare_identical(tickers)
+
+    def _init_empty(self) -> None:
+        """State of a ledger with no account, no event (constructors fill it)."""
+        self._kinds: dict[str, str] = {}
         self._groups: dict[str, Group] = {}
         self._group_of: dict[str, str] = {}
         self._members: dict[str, frozenset[str]] = {}
@@ -253,34 +306,69 @@ class Ledger:
         self._store: LedgerStore | None = None
         self._revision = 0
         self._txn: _Snapshot | None = None
-        with self.transaction():
-            for name, kind in _account_pairs(accounts):
-                self.add_account(name, kind)
-            for tickers in _groups_arg(identical):
-                self.declare_identical(tickers)
 
     # ------------------------------------------------------------------ persistence
 
     @classmethod
-    def open(
+    def create(
         cls,
         path: str | os.PathLike[str],
         accounts: Mapping[str, str] | Iterable[str] | None = None,
         *,
         identical: Iterable[Iterable[str]] = (),
     ) -> Ledger:
-        """Open (or create) a ledger stored in the SQLite file ``path``.
+        """Create a new ledger stored in the SQLite file ``path`` (which must not exist).
 
-        The stored events are replayed (:mod:`rebalancing.tax.store`); ``accounts`` and
-        ``identical`` not yet in the file are added (an account stored with another kind is a
-        ``ValueError``). From then on every operation is committed to the file in one
-        transaction before the in-memory ledger changes. Use as a context manager, or call
-        :meth:`close`.
+        ``accounts`` and ``identical`` are as for :class:`Ledger`. From then on every operation
+        is committed to the file in one transaction before the in-memory ledger changes. Use
+        as a context manager, or call :meth:`close`.
+
+        Raises
+        ------
+        ValueError
+            If ``path`` exists (any file: it is left untouched; use :meth:`open` for a ledger)
+            or an argument is invalid (then no file is created). Of several processes or
+            threads creating one file at the same moment, exactly one succeeds.
         """
-        store = LedgerStore(path)
+        ledger = cls(accounts, identical=identical)  # validates everything before any I/O
+        store = LedgerStore.create(path, list(ledger._kinds.items()), ledger._declared)
+        ledger._store = store
+        ledger._revision = 0
+        return ledger
+
+    @classmethod
+    def open(
+        cls,
+        path: str | os.PathLike[str],
+        accounts: Mapping[str, str] | Iterable[str] | None = None,
+    ) -> Ledger:
+        """Open the existing ledger stored in the SQLite file ``path``.
+
+        The stored events are replayed (:mod:`rebalancing.tax.store`). ``accounts``, if given,
+        is a check, not a change: it must equal the stored accounts (names and kinds, in any
+        order), else ``ValueError``. Accounts and groups of identical tickers are added to a
+        stored ledger with :meth:`add_account` and :meth:`declare_identical`, like any other
+        operation.
+
+        Raises
+        ------
+        ValueError
+            If ``path`` does not exist (nothing is created: use :meth:`create`), is not a
+            ledger database (not SQLite, another application's database, an empty file), holds
+            another schema version, or other accounts than ``accounts``. A refused file is left
+            byte-identical.
+        """
+        expected = None if accounts is None else dict(_account_pairs(accounts))
+        store = LedgerStore.open(path)
         try:
             stored = store.load()
-            ledger = cls()
+            if expected is not None and expected != dict(stored.accounts):
+                raise ValueError(
+                    f"accounts: {store.path!r} holds the accounts {dict(stored.accounts)}, not "
+                    f"{expected}"
+                )
+            ledger = cls.__new__(cls)
+            ledger._init_empty()
             ledger._kinds.update(stored.accounts)
             for tickers in stored.identical:
                 ledger._merge(tickers)
@@ -288,23 +376,6 @@ class Ledger:
             ledger._load(stored.events)
             ledger._store = store
             ledger._revision = stored.revision
-            new_file = "taxable" not in dict(stored.accounts)
-            if new_file:
-                ledger._kinds.pop("taxable")
-            with ledger.transaction():
-                if new_file:  # record the default account too
-                    ledger.add_account("taxable", "taxable")
-                for name, kind in _account_pairs(accounts):
-                    known = ledger._kinds.get(name)
-                    if known is None:
-                        ledger.add_account(name, kind)
-                    elif known != kind:
-                        raise ValueError(
-                            f"accounts: {name!r} is stored as a {known!r} account, not {kind!r}"
-                        )
-                for tickers in _groups_arg(identical):
-                    if not all(ledger._key(t) == ledger._key(tickers[0]) for t in tickers):
-                        ledger.declare_identical(tickers)
         except BaseException:
             store.close()
             raise
@@ -393,7 +464,11 @@ class Ledger:
         return [self._members[key] for key in sorted(self._members)]
 
     def add_account(self, name: str, kind: str = "taxable") -> None:
-        """Add an account of kind ``"taxable"``, ``"ira"`` or ``"roth"``."""
+        """Add an account of kind ``"taxable"``, ``"ira"`` or ``"roth"``.
+
+        A ledger that had one account has several afterwards: operations then need
+        ``account=`` (:meth:`account_name`).
+        """
         name = as_name(name, "name")
         if kind not in ACCOUNT_KINDS:
             raise ValueError(f"kind must be one of {ACCOUNT_KINDS}, got {kind!r}")
@@ -440,24 +515,67 @@ class Ledger:
     def _tickers(self, key: str) -> tuple[str, ...]:
         return tuple(sorted(self._members.get(key, {key})))
 
+    def account_name(self, account: str | None = None) -> str:
+        """The account an operation with ``account=account`` uses.
+
+        ``account`` itself if the ledger has it; for ``None``, the ledger's only account.
+        ``ValueError`` (naming ``account`` and listing the accounts) for an unknown account or
+        for ``None`` when the ledger has several.
+        """
+        return self._account(account)
+
+    def account_kind(self, account: str | None = None) -> str:
+        """Kind (``"taxable"``, ``"ira"``, ``"roth"``) of ``account`` (see :meth:`account_name`)."""
+        return self._kinds[self._account(account)]
+
     def _account(self, account: Any) -> str:
+        if account is None:
+            if len(self._kinds) == 1:
+                return next(iter(self._kinds))
+            raise ValueError(
+                f"account: this ledger has several accounts ({_listing(self._kinds)}); pass "
+                "account= to say which one"
+            )
         name = as_name(account, "account")
         if name not in self._kinds:
-            raise ValueError(f"account: unknown account {name!r} (known: {sorted(self._kinds)})")
+            raise ValueError(
+                f"account: unknown account {name!r} (the ledger's accounts: "
+                f"{_listing(self._kinds)})"
+            )
         return name
 
     # ------------------------------------------------------------------ operations
 
     def buy(
-        self, date: Any, ticker: str, shares: Any, price: Any, account: str = "taxable"
+        self,
+        date: Any,
+        ticker: str,
+        shares: Any,
+        price: Any,
+        account: str | None = None,
+        *,
+        tag: str | None = None,
+        primary: str | None = None,
     ) -> Acquisition:
         """Record a purchase of ``shares`` of ``ticker`` at ``price`` per share on ``date``.
 
+        ``account`` may be omitted when the ledger has one account (:meth:`account_name`).
         The new lot's basis is ``shares × price``. A purchase within 30 days of a loss sale of
-        a substantially identical security washes the loss (docs/tax_rules.md §2–5), whenever either
-        was recorded.
+        a substantially identical security washes that loss (docs/tax_rules.md §2–5), whenever
+        either was recorded. ``tag`` (e.g. ``"substitute"``) is recorded with the event; ``primary``
+        marks the lot as bought in place of that ticker (what :func:`~rebalancing.tax.swap_back`
+        swaps back to).
         """
-        return self._acquire("buy", date, ticker, shares, price, account)
+        return self._acquire(
+            "buy",
+            date,
+            ticker,
+            shares,
+            price,
+            account,
+            tag=_optional_name(tag, "tag"),
+            primary=_optional_name(primary, "primary"),
+        )
 
     def reinvest(
         self,
@@ -465,7 +583,7 @@ class Ledger:
         ticker: str,
         shares: Any,
         price: Any,
-        account: str = "taxable",
+        account: str | None = None,
         *,
         substitute: str | None = None,
         substitute_price: Any = None,
@@ -491,7 +609,7 @@ class Ledger:
         ticker: str,
         shares: Any,
         price: Any,
-        account: str = "taxable",
+        account: str | None = None,
         *,
         substitute: str | None = None,
         substitute_price: Any = None,
@@ -596,7 +714,10 @@ class Ledger:
         price: Any,
         method: str = "fifo",
         lots: Mapping[str, Any] | Iterable[tuple[str, Any]] | None = None,
-        account: str = "taxable",
+        account: str | None = None,
+        *,
+        tag: str | None = None,
+        substitute: str | None = None,
     ) -> Sale:
         """Record a sale of ``shares`` of ``ticker`` at ``price``, relieving lots by ``method``.
 
@@ -608,6 +729,11 @@ class Ledger:
             For ``spec_id`` only: ``{lot_id: shares}``; the counts must add up to ``shares``.
             Lot ids are those of :meth:`lots` at the start of ``date`` (lots split by the
             wash-sale settlement of ``date`` itself can be named from the next date on).
+        tag : str, optional
+            Recorded with the event (e.g. ``"harvest"``).
+        substitute : str, optional
+            The substitute bought with the proceeds: a reinvestment or deposit redirected by
+            this sale's block goes there (see the module notes, "Blocks").
 
         Raises
         ------
@@ -615,7 +741,17 @@ class Ledger:
             Selling more than the account holds, unknown lots, bad counts or arguments; the
             ledger is unchanged.
         """
-        return self._sell(date, ticker, shares, price, method, lots, account)
+        return self._sell(
+            date,
+            ticker,
+            shares,
+            price,
+            method,
+            lots,
+            account,
+            tag=_optional_name(tag, "tag"),
+            substitute=_optional_name(substitute, "substitute"),
+        )
 
     def _sell(
         self,
@@ -681,7 +817,7 @@ class Ledger:
         group = self._groups.get(key)
         txn = self._txn
         assert txn is not None, "events are recorded inside a transaction"
-        if group is not None and txn.owned.get(id(group)) is group and event.date == group.day:
+        if group is not None and txn.owned.get(id(group)) is group and event.date >= group.day:
             # Created by this transaction, so nothing else refers to it: extend it in place
             # (a rollback restores the groups of the snapshot anyway).
             outcome = add_event_in_place(group, event, self._kinds)
@@ -902,28 +1038,129 @@ class Ledger:
         """Write :meth:`form_8949` as CSV to ``path_or_buffer``; return the rows."""
         return form8949.write_form_8949(self.realized(), path_or_buffer, year)
 
-    # ------------------------------------------------------------------ for harvesting
+    # ------------------------------------------------------------------ read-only queries
 
-    def _latest_date(self) -> dt.date | None:
+    @property
+    def latest_date(self) -> dt.date | None:
+        """The latest trade date of any recorded event (``None`` for an empty ledger)."""
         return max((group.day for group in self._groups.values()), default=None)
 
-    def _for_sale(self, day: dt.date) -> Iterator[tuple[str, GroupState]]:
-        """``(group key, state)`` of every group as a sale on ``day`` would see it.
+    def substantially_identical(self, ticker: str) -> frozenset[str]:
+        """The tickers substantially identical to ``ticker``, itself included."""
+        key = self._key(as_name(ticker, "ticker"))
+        return self._members.get(key, frozenset({key}))
 
-        That is the group's unsettled ``live`` state if its latest trade date is ``day``, and
-        its settled view if the latest trade date is earlier.
+    def _check_as_of(self, as_of: Any) -> dt.date | None:
+        if as_of is None:
+            return None
+        day = as_date(as_of, "as_of")
+        latest = self.latest_date
+        if latest is not None and day < latest:
+            raise ValueError(
+                f"as_of: lots are known as of the latest trade date ({latest}) or later, got {day}"
+            )
+        return day
+
+    def _state(self, group: Group, day: dt.date | None) -> GroupState:
+        # A sale on the group's own latest date sees that date unsettled (``live``); any later
+        # query sees it settled (``view``).
+        if day is not None and group.day >= day:
+            return group.live
+        return group.view(self._kinds)
+
+    def holdings(self, as_of: Any = None) -> list[Holdings]:
+        """Every group's open lots, read-only, in group order (see :class:`Holdings`).
+
+        ``as_of=None``: settled through the latest trade date (like :meth:`lots`). ``as_of`` a
+        date (the latest trade date or later): as a sale on that date sees them, i.e. without
+        the wash-sale settlement of that date's own events.
         """
-        for key, group in self._groups.items():
-            yield key, (group.live if group.day >= day else group.view(self._kinds))
+        day = self._check_as_of(as_of)
+        with localcontext(CONTEXT):
+            return [
+                Holdings(self._tickers(key), self._state(self._groups[key], day))
+                for key in sorted(self._groups)
+            ]
 
-    def _group_for_sale(self, ticker: str, day: dt.date) -> GroupState | None:
-        group = self._groups.get(self._key(ticker))
+    def holding(self, ticker: str, as_of: Any = None) -> Holdings | None:
+        """The :class:`Holdings` of ``ticker``'s group (``None`` if it never held a lot)."""
+        day = self._check_as_of(as_of)
+        group = self._groups.get(self._key(as_name(ticker, "ticker")))
         if group is None:
             return None
-        return group.live if group.day >= day else group.view(self._kinds)
+        with localcontext(CONTEXT):
+            return Holdings(self._tickers(self._key(ticker)), self._state(group, day))
 
-    def _scratch(self) -> Ledger:
-        """An in-memory copy sharing the (immutable) states, to try trades on."""
+    def open_lots(
+        self, account: str | None = None, ticker: str | None = None, as_of: Any = None
+    ) -> tuple[Lot, ...]:
+        """Open lots as immutable :class:`~rebalancing.tax.lots.Lot` records.
+
+        Filtered by ``account`` and ``ticker`` (``None``: all; unlike the operations, no
+        account is implied here), seen ``as_of`` as in :meth:`holdings`; in acquisition order
+        (adjusted date, then trade date, then recording order).
+        """
+        acct = None if account is None else self._account(account)
+        name = None if ticker is None else as_name(ticker, "ticker")
+        found = self.holdings(as_of) if name is None else [self.holding(name, as_of)]
+        lots = [
+            lot
+            for held in found
+            if held is not None
+            for lot in held.lots(acct)
+            if name is None or lot.ticker == name
+        ]
+        return tuple(_sorted_lots(lots))
+
+    def recent_purchases(
+        self, ticker: str, as_of: Any, account: str | None = None
+    ) -> tuple[Lot, ...]:
+        """Open lots that a loss sale of ``ticker`` on ``as_of`` could wash (docs/tax_rules.md §2).
+
+        Lots of ``ticker``'s substantially identical group, in any account (or in
+        ``account``), traded on ``as_of − 30`` … ``as_of`` and not yet a replacement (a share
+        absorbs one loss), as a sale on ``as_of`` sees them.
+        """
+        held = self.holding(ticker, as_of)
+        if held is None:
+            return ()
+        acct = None if account is None else self._account(account)
+        horizon = as_date(as_of, "as_of") - WINDOW
+        return tuple(
+            lot for lot in held.lots(acct) if not lot.replacement and lot.original >= horizon
+        )
+
+    def sale_pieces(self, sales: Iterable[Sale]) -> tuple[Piece, ...]:
+        """The realized pieces of ``sales`` (receipts of this ledger), settled, as records.
+
+        Each :class:`~rebalancing.tax.lots.Piece` carries the wash-sale outcome so far
+        (``disallowed``, ``permanent``, ``matched``).
+        """
+        wanted: dict[str, set[int]] = {}
+        for sale in sales:
+            if not isinstance(sale, Sale):
+                raise TypeError(f"sales must hold Sale receipts, got {type(sale).__name__}")
+            wanted.setdefault(self._key(sale.ticker), set()).add(sale.seq)
+        found: list[Piece] = []
+        with localcontext(CONTEXT):
+            for key in sorted(wanted):
+                group = self._groups.get(key)
+                if group is None:
+                    continue
+                seqs = wanted[key]
+                first = min(seqs)
+                # Recent sales' pieces end the list (pieces are appended in date order).
+                for piece in reversed(group.view(self._kinds).pieces):
+                    if piece.sale < first:
+                        break
+                    if piece.sale in seqs:
+                        found.append(piece)
+        found.sort(key=lambda p: (p.sale, p.position))
+        return tuple(found)
+
+    def copy(self) -> Ledger:
+        """An in-memory copy to try operations on: it shares the (immutable) states and
+        writes to no file; what is recorded in it does not change this ledger."""
         copy = Ledger.__new__(Ledger)
         copy._kinds = dict(self._kinds)
         copy._groups = dict(self._groups)
@@ -952,14 +1189,25 @@ def _account_pairs(accounts: Mapping[str, str] | Iterable[str] | None) -> list[t
     if accounts is None:
         return []
     if isinstance(accounts, Mapping):
-        return [
-            (name, kind)
-            for name, kind in accounts.items()
-            if name != "taxable" or kind != "taxable"
-        ]
-    if isinstance(accounts, str):
-        raise TypeError("accounts must be a mapping {name: kind} or a list of names, got a str")
-    return [(name, "taxable") for name in accounts if name != "taxable"]
+        pairs = list(accounts.items())
+    elif isinstance(accounts, str) or not isinstance(accounts, Iterable):
+        raise TypeError(
+            "accounts must be a mapping {name: kind} or a list of names, "
+            f"got {type(accounts).__name__}"
+        )
+    else:
+        pairs = [(name, "taxable") for name in accounts]
+    if not pairs:
+        raise ValueError("accounts: at least one account is needed, e.g. {'taxable': 'taxable'}")
+    return pairs
+
+
+def _optional_name(value: Any, name: str) -> str | None:
+    return None if value is None else as_name(value, name)
+
+
+def _listing(kinds: Mapping[str, str]) -> str:
+    return ", ".join(repr(name) for name in sorted(kinds))
 
 
 def _one_group(tickers: Any, name: str) -> tuple[str, ...]:

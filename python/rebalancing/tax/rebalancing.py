@@ -145,7 +145,7 @@ def tax_aware_rebalance(
     date: Any,
     *,
     lam: float = 1.0,
-    account: str = "taxable",
+    account: str | None = None,
     short_term_rate: Any = "0.37",
     long_term_rate: Any = "0.20",
     costs: Any = 0.0,
@@ -163,6 +163,8 @@ def tax_aware_rebalance(
     ----------
     ledger : Ledger
         The account's lots (wash-adjusted bases and dates are used).
+    account : str, optional
+        The account to rebalance; may be omitted when the ledger has one account.
     prices : mapping or Series of ticker → price (``Decimal``, ``int`` or ``str``)
         For every ticker held or in ``target``.
     target : Series
@@ -195,8 +197,7 @@ def tax_aware_rebalance(
         raise ValueError(f"loss_benefit must be 'sell-only' or 'cap', got {loss_benefit!r}")
     st_rate = _rate(short_term_rate, "short_term_rate")
     lt_rate = _rate(long_term_rate, "long_term_rate")
-    if account not in ledger.accounts:
-        raise ValueError(f"account: unknown account {account!r}")
+    account = ledger.account_name(account)
     open_lots = ledger.lots(account=account)
     held = list(dict.fromkeys(open_lots["ticker"])) if len(open_lots) else []
     tickers = pd.Index(list(target.index) + [t for t in held if t not in target.index])

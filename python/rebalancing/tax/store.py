@@ -15,6 +15,15 @@ operation survives a power cut and an interrupted one (exception, ``KeyboardInte
 process) leaves the file exactly as before. The in-memory ledger is only updated once the commit
 succeeded.
 
+**Creating and opening are distinct.** :meth:`LedgerStore.create` builds the whole database
+(schema, accounts, declarations) in a temporary file next to ``path`` and then hard-links it to
+``path``, which fails if ``path`` exists: a file is never half-created, and of two processes
+creating one file at the same moment exactly one wins while the other gets a ``ValueError``
+(never SQLite's "database is locked"). :meth:`LedgerStore.open` only opens an existing ledger: it
+first checks the SQLite header and then the tables through a *read-only* connection, so a file
+that is not a ledger (another application's database, a text file, an empty file) is refused
+without a byte of it changing; only a file that passed is opened for writing.
+
 **One writer.** The ``revision`` counter in ``meta`` is checked inside the write transaction: if
 another connection changed the ledger since this one loaded it, the operation is refused with a
 ``RuntimeError`` (reopen the ledger to see the other writer's events) instead of interleaving
@@ -26,7 +35,9 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import pathlib
 import sqlite3
+import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
@@ -37,19 +48,22 @@ __all__ = ["SCHEMA_VERSION", "LedgerStore", "StoredLedger"]
 
 SCHEMA_VERSION = 1
 
+_HEADER = b"SQLite format 3\x00"
+_TABLES = frozenset({"meta", "accounts", "identical", "events"})
+
 _SCHEMA = """
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS accounts (
+CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE accounts (
     position INTEGER PRIMARY KEY,
     name TEXT NOT NULL UNIQUE,
     kind TEXT NOT NULL CHECK (kind IN ('taxable', 'ira', 'roth'))
 );
-CREATE TABLE IF NOT EXISTS identical (
+CREATE TABLE identical (
     declaration INTEGER NOT NULL,
     ticker TEXT NOT NULL,
     PRIMARY KEY (declaration, ticker)
 );
-CREATE TABLE IF NOT EXISTS events (
+CREATE TABLE events (
     seq INTEGER PRIMARY KEY,
     date TEXT NOT NULL,
     kind TEXT NOT NULL CHECK (kind IN ('buy', 'reinvest', 'deposit', 'sell')),
@@ -125,44 +139,145 @@ def _row_event(row: Sequence[object]) -> Event:
     )
 
 
+def _connect(path: str, mode: str) -> sqlite3.Connection:
+    """A connection in autocommit mode; ``mode`` ``"ro"`` or ``"rw"`` never creates the file."""
+    uri = pathlib.Path(path).resolve().as_uri() + f"?mode={mode}"
+    return sqlite3.connect(uri, uri=True, isolation_level=None)
+
+
+def _check_ledger(path: str) -> None:
+    """Raise ``ValueError`` unless ``path`` is a ledger database; never writes to the file.
+
+    The header is read as plain bytes (SQLite would take an empty file for an empty database);
+    the tables are read through a read-only connection.
+    """
+    if not os.path.exists(path):
+        raise ValueError(
+            f"path: no ledger file {path!r}; use Ledger.create(path, accounts=...) to make one"
+        )
+    if not os.path.isfile(path):
+        raise ValueError(f"path: {path!r} is not a ledger file (not a regular file)")
+    with open(path, "rb") as file:
+        header = file.read(len(_HEADER))
+    if header != _HEADER:
+        raise ValueError(f"path: {path!r} is not a SQLite database, so not a ledger")
+    # A read-only connection to a WAL database creates its -wal and -shm files when they are
+    # missing. No -wal file means no connection has the database open in WAL mode, so it is
+    # read as immutable (no locks, no side files); otherwise the existing side files are used.
+    mode = "ro" if os.path.exists(path + "-wal") else "ro&immutable=1"
+    try:
+        conn = _connect(path, mode)
+    except sqlite3.Error as exc:
+        raise ValueError(f"path: {path!r} cannot be read as a ledger ({exc})") from None
+    try:
+        tables = {str(row[0]) for row in conn.execute("SELECT name FROM sqlite_master")}
+        if not _TABLES <= tables:
+            raise ValueError(
+                f"path: {path!r} is not a ledger database (no table "
+                f"{', '.join(sorted(_TABLES - tables))})"
+            )
+        row = conn.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()
+        if row is None:
+            raise ValueError(f"path: {path!r} is not a ledger database (no meta.schema)")
+        if str(row[0]) != str(SCHEMA_VERSION):
+            raise ValueError(
+                f"path: {path!r} holds a ledger of schema version {row[0]}, "
+                f"this library reads version {SCHEMA_VERSION}"
+            )
+    except sqlite3.Error as exc:
+        raise ValueError(f"path: {path!r} cannot be read as a ledger ({exc})") from None
+    finally:
+        conn.close()
+
+
 class LedgerStore:
     """A SQLite file holding one ledger's events (see the module notes).
 
-    Parameters
-    ----------
-    path : str or os.PathLike
-        The database file, created if missing (``":memory:"`` for a throw-away database).
+    Use :meth:`create` or :meth:`open`; the constructor takes an open connection.
     """
 
-    def __init__(self, path: str | os.PathLike[str]) -> None:
-        self.path = os.fspath(path)
-        self._conn: sqlite3.Connection | None = sqlite3.connect(self.path, isolation_level=None)
+    def __init__(self, path: str, connection: sqlite3.Connection) -> None:
+        self.path = path
+        self._conn: sqlite3.Connection | None = connection
+
+    @classmethod
+    def open(cls, path: str | os.PathLike[str]) -> LedgerStore:
+        """Open the existing ledger database ``path`` (``ValueError`` otherwise, file untouched)."""
+        name = os.fspath(path)
+        _check_ledger(name)
+        conn = _connect(name, "rw")
         try:
-            self._conn.execute("PRAGMA journal_mode=WAL")
-            self._conn.execute("PRAGMA synchronous=FULL")
-            self._conn.execute("PRAGMA foreign_keys=ON")
-            self._conn.execute("BEGIN IMMEDIATE")
-            for statement in _SCHEMA.split(";"):
-                if statement.strip():
-                    self._conn.execute(statement)
-            self._conn.execute(
-                "INSERT OR IGNORE INTO meta (key, value) VALUES ('schema', ?)",
-                (str(SCHEMA_VERSION),),
-            )
-            self._conn.execute("INSERT OR IGNORE INTO meta (key, value) VALUES ('revision', '0')")
-            version = self._meta("schema")
-            if version != str(SCHEMA_VERSION):
-                raise ValueError(
-                    f"path: {self.path!r} holds a ledger of schema version {version}, "
-                    f"this library reads version {SCHEMA_VERSION}"
-                )
-            self._conn.execute("COMMIT")
+            # A no-op on the files this module creates (already WAL); a ledger switched to
+            # another journal mode by some tool is switched back.
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=FULL")
+            conn.execute("PRAGMA foreign_keys=ON")
         except BaseException:
-            if self._conn.in_transaction:
-                self._conn.execute("ROLLBACK")
-            self._conn.close()
-            self._conn = None
+            conn.close()
             raise
+        return cls(name, conn)
+
+    @classmethod
+    def create(
+        cls,
+        path: str | os.PathLike[str],
+        accounts: Sequence[tuple[str, str]],
+        identical: Sequence[Sequence[str]] = (),
+    ) -> LedgerStore:
+        """Create the ledger database ``path`` with its accounts and declarations, and open it.
+
+        ``ValueError`` if ``path`` already exists (whatever it holds; it is left untouched).
+        """
+        name = os.fspath(path)
+        if name == ":memory:" or name.startswith("file:"):
+            raise ValueError(
+                f"path: {name!r} is not a file path (an in-memory ledger is Ledger(...) itself)"
+            )
+        if os.path.lexists(name):
+            raise _exists(name)
+        folder = os.path.dirname(os.path.abspath(name))
+        if not os.path.isdir(folder):
+            raise ValueError(f"path: the folder of {name!r} does not exist")
+        fd, scratch = tempfile.mkstemp(
+            prefix=f".{os.path.basename(name)}.", suffix=".creating", dir=folder
+        )
+        os.close(fd)
+        try:
+            conn = sqlite3.connect(scratch, isolation_level=None)
+            try:
+                conn.execute("BEGIN IMMEDIATE")
+                for statement in _SCHEMA.split(";"):
+                    if statement.strip():
+                        conn.execute(statement)
+                conn.execute(
+                    "INSERT INTO meta (key, value) VALUES ('schema', ?), ('revision', '0')",
+                    (str(SCHEMA_VERSION),),
+                )
+                conn.executemany(
+                    "INSERT INTO accounts (position, name, kind) VALUES (?, ?, ?)",
+                    [(i + 1, n, k) for i, (n, k) in enumerate(accounts)],
+                )
+                for number, tickers in enumerate(identical, start=1):
+                    conn.executemany(
+                        "INSERT INTO identical (declaration, ticker) VALUES (?, ?)",
+                        [(number, ticker) for ticker in tickers],
+                    )
+                conn.execute("COMMIT")
+                # Recorded in the file header; closing the only connection checkpoints the WAL
+                # and removes it, so the single file below is the whole database.
+                conn.execute("PRAGMA journal_mode=WAL")
+            finally:
+                conn.close()
+            try:
+                # Atomic and exclusive: fails if ``path`` appeared meanwhile (another creator).
+                os.link(scratch, name)
+            except FileExistsError:
+                raise _exists(name) from None
+        finally:
+            for leftover in (scratch, scratch + "-wal", scratch + "-shm", scratch + "-journal"):
+                if os.path.lexists(leftover):
+                    os.unlink(leftover)
+        return cls.open(name)
 
     @property
     def connection(self) -> sqlite3.Connection:
@@ -264,3 +379,10 @@ class LedgerStore:
         if self._conn is not None:
             self._conn.close()
             self._conn = None
+
+
+def _exists(path: str) -> ValueError:
+    return ValueError(
+        f"path: {path!r} already exists; use Ledger.open(path) to open a ledger file "
+        "(Ledger.create never overwrites a file)"
+    )

@@ -33,12 +33,16 @@ basis, so a deferred loss is never counted twice.
 **When matching happens (choice).** Matching is *settled at the close of each trade date*:
 
 * a share acquired on or before the loss sale's date is a replacement only if it is still held
-  at the close of that date; a share acquired after it, only if it is held at the close of its
-  own acquisition date. Shares bought and sold within one day, and shares sold later on the
-  day of the loss, are therefore never replacements. This is the rule that makes the matching
-  well defined: otherwise two loss sales on one day could each be the other's replacement, and
-  a replacement sold at a loss before its own basis adjustment is known would need the
-  adjustment applied after the fact;
+  at the close of that date, so shares sold later on the day of the loss are never
+  replacements (otherwise two loss sales on one day could each be the other's replacement);
+* a share acquired on a date *after* the loss sale is a replacement whether or not it is sold
+  again that day (docs/tax_rules.md §2–3: it is held at the later of its purchase and the loss
+  sale).
+  Bought and sold on that date, it takes the disallowed loss into the basis of the *sold*
+  piece (split off as ``"origin.k"`` if only some shares match), whose gain, date and term
+  change accordingly; within one acquisition the shares still held at the close are matched
+  before the shares sold that day (choice: it changes the least of that day's realized
+  results). Such a piece can then be a loss of its date, matched against open lots only;
 * sells on a trade date relieve lots as they stand at the start of that date (the previous
   close's bases, plus same-day purchases at cost); the day's wash adjustments appear once the
   date is settled, which :class:`~rebalancing.tax.Ledger` does before answering any query.
@@ -51,10 +55,13 @@ order" procedure whatever the order in which the events were recorded.
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from typing import Any
 
-from rebalancing.tax._inputs import prorate
+from rebalancing.tax._inputs import ZERO, prorate
+from rebalancing.tax.holding import _first_long_term
 from rebalancing.tax.lots import IRA_KINDS, GroupState, Lot, Match, Piece
 
 __all__ = ["WINDOW", "replacement_date", "settle"]
@@ -147,12 +154,138 @@ def _match(
     return piece, remainder
 
 
+def _find(nxt: list[int], j: int) -> int:
+    """First candidate index ``>= j`` not used up (path-halving union-find "next" pointers)."""
+    while nxt[j] != j:
+        nxt[j] = nxt[nxt[j]]
+        j = nxt[j]
+    return j
+
+
+def _next_position(pieces: list[Piece], sale: int, free: dict[int, int]) -> int:
+    """A free ``position`` in sale ``sale`` (its pieces are at the end of the list).
+
+    ``free`` remembers the next free position per sale during one settlement, so that many
+    splits of one large sale do not each rescan its pieces.
+    """
+    position = free.get(sale)
+    if position is None:
+        top = -1
+        for piece in reversed(pieces):
+            if piece.sale == sale:
+                top = max(top, piece.position)
+            elif piece.sale < sale:
+                break
+        position = top + 1
+    free[sale] = position + 1
+    return position
+
+
+def _match_sold(
+    state: GroupState, piece: Piece, index: int, kinds: Mapping[str, str], free: dict[int, int]
+) -> tuple[Piece, bool]:
+    """Match ``piece``'s loss with shares of ``state.pieces[index]``, sold on their purchase date.
+
+    The matched shares take the disallowed loss into their basis and the tacked date, like an
+    open replacement lot (:func:`_match`); if only some of them match they are split off as a
+    new piece (lot id ``"origin.k"``). Returns the loss piece and whether the sold piece is used
+    up.
+    """
+    pieces = state.pieces
+    cand = pieces[index]
+    shares = min(piece.shares - piece.matched, cand.shares)
+    matched = piece.matched + shares
+    disallowed = prorate(piece.loss, matched, piece.shares)
+    amount = disallowed - piece.disallowed
+    permanent = kinds[cand.account] in IRA_KINDS
+    if shares == cand.shares:
+        used = cand
+    else:
+        part = state.splits.get(cand.origin, 0) + 1
+        state.splits[cand.origin] = part
+        proceeds = prorate(cand.proceeds, shares, cand.shares)
+        basis = prorate(cand.basis, shares, cand.shares)
+        adjustment = prorate(cand.adjustment, shares, cand.shares)
+        rest_basis = cand.basis - basis
+        rest_proceeds = cand.proceeds - proceeds
+        pieces[index] = cand._replace(
+            shares=cand.shares - shares,
+            proceeds=rest_proceeds,
+            basis=rest_basis,
+            adjustment=cand.adjustment - adjustment,
+            loss=max(rest_basis - rest_proceeds, ZERO),
+        )
+        used = cand._replace(
+            lot_id=f"{cand.origin}.{part}",
+            position=_next_position(pieces, cand.sale, free),
+            shares=shares,
+            proceeds=proceeds,
+            basis=basis,
+            adjustment=adjustment,
+        )
+    if permanent:
+        used = used._replace(replacement=True)
+    else:
+        acquired = replacement_date(piece.acquired, piece.sold, cand.original)
+        basis = used.basis + amount
+        used = used._replace(
+            basis=basis,
+            adjustment=used.adjustment + amount,
+            acquired=acquired,
+            long_term=used.sold >= _first_long_term(acquired),
+            loss=max(basis - used.proceeds, ZERO),
+            replacement=True,
+        )
+    if used.position == cand.position:
+        pieces[index] = used
+    else:
+        pieces.append(used)
+    state.matches.append(
+        Match(
+            sale=piece.sale,
+            position=piece.position,
+            lot_id=used.lot_id,
+            account=cand.account,
+            kind=cand.kind,
+            ticker=cand.ticker,
+            shares=shares,
+            sold=piece.sold,
+            sold_acquired=piece.acquired,
+            replaced=cand.original,
+            disallowed=amount,
+            permanent=permanent,
+            acquired=used.acquired,
+        )
+    )
+    piece = piece._replace(
+        matched=matched,
+        disallowed=disallowed,
+        permanent=piece.permanent + amount if permanent else piece.permanent,
+    )
+    return piece, shares == cand.shares
+
+
+def _sort_key(pieces: list[Piece]) -> Callable[[int], tuple[Any, ...]]:
+    def key(i: int) -> tuple[Any, ...]:
+        p = pieces[i]
+        return (p.sold, p.original, p.origin, p.sale, p.position)
+
+    return key
+
+
 def settle(state: GroupState, day: dt.date, kinds: Mapping[str, str]) -> None:
     """Settle the wash-sale matching of trade date ``day`` in place (see the module notes).
 
     ``state`` holds every event up to and including ``day``, and every earlier date is
     settled. Pending losses sold before ``day − 30`` can no longer be washed and are dropped
     from the pending list (their outcome is final).
+
+    Losses of earlier dates are matched first, against the open lots and the shares bought
+    *and* sold on ``day`` (in acquisition order; within one acquisition the shares still held
+    come first); a sold share that absorbs a loss has its basis, date and loss adjusted before
+    ``day``'s own losses are matched, against open lots only. Each loss looks up the first
+    candidate of its window by bisection and skips used-up candidates through "next" pointers,
+    so settling is O((losses + candidates) log candidates), not their product.
     """
     pieces = state.pieces
     horizon = day - WINDOW
@@ -163,28 +296,63 @@ def settle(state: GroupState, day: dt.date, kinds: Mapping[str, str]) -> None:
         state.pending = pending
         return
     earliest = min(pieces[i].sold for i in pending) - WINDOW
-    eligible = [lot for lot in state.lots() if not lot.replacement and lot.original >= earliest]
-    eligible.sort(key=lambda lot: (lot.original, lot.origin, lot.part))
-    candidates: list[Lot | None] = list(eligible)
-    pending.sort(
-        key=lambda i: (
-            pieces[i].sold,
-            pieces[i].original,
-            pieces[i].origin,
-            pieces[i].sale,
-            pieces[i].position,
-        )
-    )
-    for i in pending:
-        piece = pieces[i]
-        low, high = piece.sold - WINDOW, piece.sold + WINDOW
-        for j, cand in enumerate(candidates):
-            if cand is None or cand.original < low or cand.origin == piece.origin:
-                continue
-            if cand.original > high:
-                break
-            piece, candidates[j] = _match(state, piece, cand, kinds)
-            if piece.matched == piece.shares:
-                break
-        pieces[i] = piece
+    # Candidates: (sort key, open lot or index of a piece sold on ``day``).
+    entries: list[tuple[tuple[Any, ...], Lot | int]] = [
+        ((lot.original, lot.origin, 0, lot.part), lot)
+        for lot in state.lots()
+        if not lot.replacement and lot.original >= earliest
+    ]
+    earlier = [i for i in pending if pieces[i].sold < day]
+    if earlier:
+        i = len(pieces) - 1
+        while i >= 0 and pieces[i].sold == day:
+            p = pieces[i]
+            if p.original == day and not p.replacement:
+                entries.append(((p.original, p.origin, 1, p.position), i))
+            i -= 1
+    entries.sort(key=lambda entry: entry[0])
+    candidates: list[Lot | int] = [entry[1] for entry in entries]
+    dates = [entry[0][0] for entry in entries]
+    origins = [entry[0][1] for entry in entries]
+    nxt = list(range(len(candidates) + 1))
+    free: dict[int, int] = {}  # next free piece position per sale (splits of sold shares)
+
+    def run(losses: list[int]) -> None:
+        for i in sorted(losses, key=_sort_key(pieces)):
+            piece = pieces[i]
+            low, high = piece.sold - WINDOW, piece.sold + WINDOW
+            j = _find(nxt, bisect.bisect_left(dates, low))
+            while j < len(candidates) and dates[j] <= high:
+                if origins[j] != piece.origin:
+                    cand = candidates[j]
+                    if isinstance(cand, int):
+                        piece, used_up = _match_sold(state, piece, cand, kinds, free)
+                    else:
+                        piece, remainder = _match(state, piece, cand, kinds)
+                        used_up = remainder is None
+                        if remainder is not None:
+                            candidates[j] = remainder
+                    if used_up:
+                        nxt[j] = j + 1
+                    if piece.matched == piece.shares:
+                        break
+                j = _find(nxt, j + 1)
+            pieces[i] = piece
+
+    run(earlier)
+    # The day's own losses: sold shares are no replacements for them, and matching above may
+    # have changed which of the day's taxable pieces are losses (a larger basis).
+    for j, cand in enumerate(candidates):
+        if isinstance(cand, int):
+            nxt[j] = j + 1
+    today = []
+    i = len(pieces) - 1
+    while i >= 0 and pieces[i].sold == day:
+        if pieces[i].kind == "taxable" and pieces[i].loss > 0:
+            today.append(i)
+        i -= 1
+    if today and (not state.blocks or state.blocks[-1][0] != day):
+        state.blocks.append((day, None))  # a sale turned into a loss by an adjusted basis
+    run(today)
+    pending = earlier + today
     state.pending = sorted(i for i in pending if pieces[i].matched < pieces[i].shares)
