@@ -542,7 +542,7 @@ class Backtester:
     >>> returns = datasets.load_stocks_bonds_bills()[["stocks", "bonds"]]
     >>> bt = rb.Backtester(returns, {"stocks": 0.6, "bonds": 0.4}, costs=0.001)
     >>> bt.run(rb.Calendar("annual")).rebalances
-    97
+    92
     """
 
     def __init__(
@@ -616,6 +616,15 @@ def backtest(
 
     See :class:`Backtester` for the arguments, :class:`BacktestOptions` for the options and the
     module docstring for every convention.
+
+    Examples
+    --------
+    >>> import rebalancing as rb
+    >>> returns = rb.datasets.load_stocks_bonds_bills()[["stocks", "bonds"]]
+    >>> target = {"stocks": 0.6, "bonds": 0.4}
+    >>> res = rb.backtest(returns, target, rb.Threshold(0.05), costs=0.001)
+    >>> res.rebalances, round(res.summary()["turnover"], 3)
+    (68, 0.043)
     """
     return Backtester(returns, target, costs, **options).run(policy)
 
@@ -630,7 +639,17 @@ def backtests(
     **options: Unpack[BacktestOptions],
 ) -> dict[str, BacktestResult]:
     """One backtest per policy on the same data and costs, keyed by policy name
-    (:meth:`Backtester.run_all`)."""
+    (:meth:`Backtester.run_all`).
+
+    Examples
+    --------
+    >>> import rebalancing as rb
+    >>> returns = rb.datasets.load_stocks_bonds_bills()[["stocks", "bonds"]]
+    >>> policies = [rb.Never(), rb.Calendar("annual")]
+    >>> results = rb.backtests(returns, {"stocks": 0.6, "bonds": 0.4}, policies)
+    >>> {name: r.rebalances for name, r in results.items()}
+    {'never': 0, 'annual': 92}
+    """
     return Backtester(returns, target, costs, **options).run_all(policies, progress)
 
 
@@ -642,12 +661,35 @@ def compare(
     **options: Unpack[BacktestOptions],
 ) -> pd.DataFrame:
     """The figures of :meth:`BacktestResult.summary` for every policy, one row each
-    (:meth:`Backtester.compare`)."""
+    (:meth:`Backtester.compare`).
+
+    Examples
+    --------
+    >>> import rebalancing as rb
+    >>> returns = rb.datasets.load_stocks_bonds_bills()[["stocks", "bonds"]]
+    >>> policies = [rb.Calendar("annual"), rb.Threshold(0.05)]
+    >>> table = rb.compare(returns, {"stocks": 0.6, "bonds": 0.4}, policies, costs=0.001)
+    >>> table[["turnover", "rebalances"]].round(3)
+             turnover  rebalances
+    policy
+    annual      0.038          92
+    5% band     0.043          68
+    """
     return Backtester(returns, target, costs, **options).compare(policies)
 
 
 def summary_table(results: Mapping[str, BacktestResult]) -> pd.DataFrame:
-    """One row of figures per backtest result."""
+    """One row of figures per backtest result.
+
+    Examples
+    --------
+    >>> import rebalancing as rb
+    >>> returns = rb.datasets.load_stocks_bonds_bills()[["stocks", "bonds"]]
+    >>> policies = [rb.Never(), rb.Calendar("annual")]
+    >>> results = rb.backtests(returns, {"stocks": 0.6, "bonds": 0.4}, policies)
+    >>> rb.summary_table(results)["rebalances"].to_dict()
+    {'never': 0, 'annual': 92}
+    """
     table = pd.DataFrame([r.summary() for r in results.values()]).infer_objects()
     table.index = pd.Index(list(results), name="policy")
     return table

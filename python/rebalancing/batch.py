@@ -154,6 +154,18 @@ def solve_batch(
         Shapes inconsistent across accounts or with the covariance, NaN or inf in an account,
         weights not summing to one, negative costs or λ, infeasible bounds: the message names the
         argument and the account.
+
+    Examples
+    --------
+    >>> import rebalancing as rb
+    >>> batch = rb.solve_batch(
+    ...     [[0.7, 0.3], [0.5, 0.5]], [0.6, 0.4], [[0.04, 0.0], [0.0, 0.01]], 0.001, 10.0
+    ... )
+    >>> batch.weights
+    array([[0.602, 0.398],
+           [0.598, 0.402]])
+    >>> [str(s) for s in batch.status]
+    ['optimal', 'optimal']
     """
     start = time.perf_counter()
     config = as_settings(settings, tol=tol, abs_tol=abs_tol, max_iter=max_iter)

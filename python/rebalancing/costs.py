@@ -70,6 +70,13 @@ class LinearCost(_Term):
     """Commission and half-spread in basis points of the amount traded (scalar or per asset).
 
     Per-asset values may be a ``pd.Series`` labelled by ticker.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> import rebalancing as rb
+    >>> rb.LinearCost(commission_bps=1, half_spread_bps=5).components(pd.Index(["A", "B"]))
+    {'commission': array([0.0001, 0.0001]), 'spread': array([0.0005, 0.0005])}
     """
 
     commission_bps: Any = 0.0
@@ -102,6 +109,15 @@ class MarketImpact(_Term):
         there).
     window : int
         Rows of history for the volatility estimate.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import pandas as pd
+    >>> import rebalancing as rb
+    >>> impact = rb.MarketImpact(adv=1e8, sigma=0.02)  # k σ / sqrt(ADV) = 0.02 / 1e4
+    >>> impact.coefficients(np.zeros((1, 2)), pd.Index(["A", "B"]), 252.0)
+    array([[2.e-06, 2.e-06]])
     """
 
     adv: Any
@@ -143,7 +159,16 @@ def _trailing_daily_vol(returns: np.ndarray, window: int, periods_per_year: floa
 
 @dataclass(frozen=True)
 class CostModel:
-    """A sum of cost components (``LinearCost`` and ``MarketImpact`` terms)."""
+    """A sum of cost components (``LinearCost`` and ``MarketImpact`` terms).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> import rebalancing as rb
+    >>> model = rb.LinearCost(half_spread_bps=5) + rb.MarketImpact(adv=1e8)
+    >>> len(model.terms), model.linear_total(pd.Index(["A", "B"]))
+    (2, array([0.0005, 0.0005]))
+    """
 
     terms: tuple[LinearCost | MarketImpact, ...] = field(default_factory=tuple)
 

@@ -48,6 +48,13 @@ class DenseCovariance:
     ValueError
         If Σ is not square, not finite, asymmetric beyond ``SYMMETRY_TOL`` relative, or has an
         eigenvalue below ``-PSD_TOL * max|Σ|``.
+
+    Examples
+    --------
+    >>> import rebalancing as rb
+    >>> cov = rb.DenseCovariance([[0.04, 0.01], [0.01, 0.09]])  # checked once, reused
+    >>> rb.solve([0.7, 0.3], [0.6, 0.4], cov, 0.001, 10.0).status
+    <Status.OPTIMAL: 'optimal'>
     """
 
     def __init__(self, matrix: Any, *, check_psd: bool = True, name: str = "cov") -> None:
@@ -110,6 +117,13 @@ class FactorModel:
 
     Products with :math:`\Sigma` cost :math:`O(nk)` in the core, the reduced systems of its
     active-set method :math:`O(mk^2 + m^2k)` for m trading assets; :math:`\Sigma` is never formed.
+
+    Examples
+    --------
+    >>> import rebalancing as rb
+    >>> model = rb.FactorModel([[1.0], [0.5]], [[0.04]], [0.01, 0.02])  # Σ = B F Bᵀ + D
+    >>> rb.solve([0.7, 0.3], [0.6, 0.4], model, 0.001, 10.0).status
+    <Status.OPTIMAL: 'optimal'>
     """
 
     def __init__(self, loadings: Any, factor_cov: Any, specific_var: Any) -> None:

@@ -482,6 +482,13 @@ def check_drift(
         percent: the message says so), negative bands or bands above 1 (percent again), booleans
         where numbers belong, no band rule at all, groups that do not cover every asset or lack
         a band.
+
+    Examples
+    --------
+    >>> import rebalancing as rb
+    >>> report = rb.check_drift({"A": 0.7, "B": 0.3}, {"A": 0.6, "B": 0.4}, abs_band=0.05)
+    >>> bool(report.breach), list(report.breached_assets)
+    (True, ['A', 'B'])
     """
     current, target, labels = _align(
         _as_labelled(current, "current"), _as_labelled(target, "target")
@@ -590,6 +597,13 @@ def band_trades(report: DriftReport, to: Target = "target", inner: float = 0.5) 
     per asset, about 1e-15, and :math:`4\varepsilon(n_g + 1)\sum_{i \in g}(|w_i| + |w^*_i|)` per
     group), so that ``check_drift`` on ``w + t`` reports no breach although it recomputes the
     drift in floating point. Only a band of exactly 0 can still read an ulp or so past.
+
+    Examples
+    --------
+    >>> import rebalancing as rb
+    >>> report = rb.check_drift({"A": 0.7, "B": 0.3}, {"A": 0.6, "B": 0.4}, abs_band=0.05)
+    >>> rb.band_trades(report, "edge").round(12).to_dict()
+    {'A': -0.05, 'B': 0.05}
     """
     if not isinstance(report, DriftReport):
         raise TypeError(
@@ -731,6 +745,14 @@ def threshold_rebalance(
     ticker) give a Series out. Unlike the textbook function it checks its input: the weights
     must sum to 1 within 1e-6 and ``threshold`` must be in [0, 1] (fractions, not percent).
     For a batch of portfolios, or other band rules, use :func:`check_drift`.
+
+    Examples
+    --------
+    >>> import rebalancing as rb
+    >>> rb.threshold_rebalance([0.7, 0.3], [0.6, 0.4], threshold=0.05)
+    array([-0.1,  0.1])
+    >>> rb.threshold_rebalance([0.62, 0.38], [0.6, 0.4], threshold=0.05) is None
+    True
     """
     real = int | float | np.integer | np.floating
     if isinstance(threshold, bool) or not isinstance(threshold, real):

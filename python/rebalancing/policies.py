@@ -99,7 +99,14 @@ class Policy:
 
 
 class Never(Policy):
-    """Buy and hold: never trade."""
+    """Buy and hold: never trade.
+
+    Examples
+    --------
+    >>> import rebalancing as rb
+    >>> rb.Never().name
+    'never'
+    """
 
     @property
     def name(self) -> str:
@@ -119,6 +126,12 @@ class Calendar(Policy):
         :class:`~rebalancing.schedule.Schedule`; or explicit dates.
     when : {"last", "first"}
         Last or first trading day of each period (ignored for a Schedule or dates).
+
+    Examples
+    --------
+    >>> import rebalancing as rb
+    >>> rb.Calendar("quarterly").name
+    'quarterly'
     """
 
     def __init__(self, freq: Any = "monthly", when: Literal["first", "last"] = "last") -> None:
@@ -180,6 +193,14 @@ class Threshold(Policy):
         times the band (see :func:`rebalancing.band_trades`).
     inner : float
         Fraction of the band for ``to="inner"``.
+
+    Examples
+    --------
+    >>> import rebalancing as rb
+    >>> rb.Threshold(0.05, rel_band=0.25).name
+    '5%/25% band'
+    >>> rb.Threshold(0.05, check="monthly", to="edge").name
+    'monthly 5% band to edge'
     """
 
     def __init__(
@@ -298,6 +319,12 @@ class CostAware(Policy):
         used).
     settings : Settings, optional
         The solver's settings (:class:`~rebalancing.Settings`) for every solve.
+
+    Examples
+    --------
+    >>> import rebalancing as rb
+    >>> rb.CostAware(10.0, check="monthly", settings=rb.Settings(tol=1e-10)).name
+    'monthly cost-aware λ=10'
     """
 
     def __init__(
@@ -403,6 +430,16 @@ def policies_from_toml(source: str | Path) -> dict[str, Policy]:
         to = "edge"
 
     The table name is the policy's name in reports.
+
+    Examples
+    --------
+    >>> import rebalancing as rb
+    >>> rb.policies_from_toml('''
+    ... [policies.monthly]
+    ... type = "calendar"
+    ... freq = "monthly"
+    ... ''')
+    {'monthly': <Calendar 'monthly'>}
     """
     if sys.version_info >= (3, 11):
         import tomllib

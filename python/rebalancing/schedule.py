@@ -145,6 +145,15 @@ class Schedule:
     calendar : str or None
         Exchange calendar code for ``exchange_calendars`` (``None``, or without that package:
         the first or last row of each period in the data).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> import rebalancing as rb
+    >>> days = pd.bdate_range("2024-01-02", "2024-03-29")
+    >>> check, note = rb.Schedule("monthly", calendar=None).mask(days)
+    >>> [str(d.date()) for d in days[check]]
+    ['2024-01-31', '2024-02-29', '2024-03-29']
     """
 
     freq: str | None = "monthly"

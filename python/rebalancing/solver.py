@@ -334,6 +334,12 @@ def optimal_rebalance(
     Σw = 1, symmetric costs), but exact: see :func:`solve` for the problem and the checks.
     Raises ``RuntimeError`` in the (unexpected) case that optimality could not be certified
     within the iteration budget, rather than returning an uncertified answer silently.
+
+    Examples
+    --------
+    >>> import rebalancing as rb
+    >>> rb.optimal_rebalance([0.7, 0.3], [0.6, 0.4], [[0.04, 0.0], [0.0, 0.01]], 0.001, 10.0)
+    array([0.602, 0.398])
     """
     res = solve(current_w, target_w, cov, costs, lam)
     if not res.optimal:

@@ -23,6 +23,13 @@ class Status(str, Enum):
     * ``NUMERICAL_ERROR`` — the objective or its gradient overflowed float64: nothing is certified;
     * ``INVALID`` — (batches) the account's inputs were rejected; ``errors`` says why;
     * ``FAILED`` — (batches) the task that solved the account failed, e.g. a lost worker.
+
+    Examples
+    --------
+    >>> import rebalancing as rb
+    >>> status = rb.solve([0.7, 0.3], [0.6, 0.4], [[0.04, 0.0], [0.0, 0.01]], 0.001).status
+    >>> status is rb.Status.OPTIMAL, status == "optimal"
+    (True, True)
     """
 
     OPTIMAL = "optimal"
