@@ -349,6 +349,21 @@ def harvest(
     Returns
     -------
     HarvestResult
+
+    Examples
+    --------
+    >>> from decimal import Decimal as D
+    >>> from rebalancing import tax
+    >>> ledger = tax.Ledger({"brokerage": "taxable"})
+    >>> _ = ledger.buy("2024-01-02", "VOO", 100, D("450"))
+    >>> plan = tax.harvest(
+    ...     ledger, {"VOO": D("400"), "IVV": D("440")}, "2024-08-05",
+    ...     substitutes={"VOO": ["IVV"]}, whole_shares=True,
+    ... )
+    >>> plan.trades_frame()[["side", "ticker", "shares", "reason"]]
+       side ticker shares      reason
+    0  sell    VOO    100     harvest
+    1   buy    IVV     90  substitute
     """
     with localcontext(CONTEXT):
         day = _trade_date(ledger, date)
@@ -607,6 +622,23 @@ def swap_back(
     rounded down to :data:`SHARE_QUANTUM` (or whole shares); the rest is ``cash``.
 
     Parameters are as for :func:`harvest`; ``prices`` must cover the substitutes and primaries.
+
+    Examples
+    --------
+    >>> from decimal import Decimal as D
+    >>> from rebalancing import tax
+    >>> ledger = tax.Ledger({"brokerage": "taxable"})
+    >>> _ = ledger.buy("2024-01-02", "VOO", 100, D("450"))
+    >>> _ = tax.harvest(
+    ...     ledger, {"VOO": D("400"), "IVV": D("440")}, "2024-08-05",
+    ...     substitutes={"VOO": ["IVV"]}, whole_shares=True, apply=True,
+    ... )
+    >>> prices = {"VOO": D("405"), "IVV": D("440")}
+    >>> back = tax.swap_back(ledger, prices, "2024-09-09", whole_shares=True)
+    >>> back.trades_frame()[["side", "ticker", "shares", "reason"]]
+       side ticker shares     reason
+    0  sell    IVV     90  swap_back
+    1   buy    VOO     97  swap_back
     """
     with localcontext(CONTEXT):
         day = _trade_date(ledger, date)

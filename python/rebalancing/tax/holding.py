@@ -54,6 +54,12 @@ def first_long_term_date(acquired: Any) -> dt.date:
     datetime.date
         ``(acquired + 1 day)`` moved to the same month and day one calendar year later
         (March 1 when that would be a February 29 that does not exist).
+
+    Examples
+    --------
+    >>> from rebalancing import tax
+    >>> tax.first_long_term_date("2024-02-29")  # one year later has no Feb 29
+    datetime.date(2025, 3, 1)
     """
     return _first_long_term(as_date(acquired, "acquired"))
 
@@ -65,6 +71,12 @@ def is_long_term(acquired: Any, sold: Any) -> bool:
     ------
     ValueError
         If ``sold`` is before ``acquired``.
+
+    Examples
+    --------
+    >>> from rebalancing import tax
+    >>> tax.is_long_term("2023-01-03", "2024-01-04")
+    True
     """
     acq = as_date(acquired, "acquired")
     sale = as_date(sold, "sold")
@@ -74,5 +86,12 @@ def is_long_term(acquired: Any, sold: Any) -> bool:
 
 
 def holding_term(acquired: Any, sold: Any) -> Literal["short", "long"]:
-    """``"long"`` if :func:`is_long_term` else ``"short"``."""
+    """``"long"`` if :func:`is_long_term` else ``"short"``.
+
+    Examples
+    --------
+    >>> from rebalancing import tax
+    >>> tax.holding_term("2023-01-03", "2024-01-03"), tax.holding_term("2023-01-03", "2024-01-04")
+    ('short', 'long')
+    """
     return "long" if is_long_term(acquired, sold) else "short"

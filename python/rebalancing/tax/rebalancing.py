@@ -189,6 +189,24 @@ def tax_aware_rebalance(
         Trade whole shares only (rounded down).
     apply : bool
         Record the trades in the ledger (sales by ``spec_id``, then buys) in one transaction.
+
+    Examples
+    --------
+    >>> from decimal import Decimal as D
+    >>> import pandas as pd
+    >>> from rebalancing import tax
+    >>> ledger = tax.Ledger({"brokerage": "taxable"})
+    >>> _ = ledger.buy("2023-01-03", "VOO", 100, D("380"))
+    >>> _ = ledger.buy("2023-01-03", "BND", 100, D("70"))
+    >>> target = pd.Series({"VOO": 0.5, "BND": 0.5})
+    >>> cov = pd.DataFrame([[0.04, 0.0], [0.0, 0.004]], target.index, target.index)
+    >>> best = tax.tax_aware_rebalance(
+    ...     ledger, {"VOO": D("500"), "BND": D("72")}, target, cov, "2024-07-01", lam=10.0
+    ... )
+    >>> best.solution.weights.round(4).to_dict()  # VOO's gain is taxed: it stays overweight
+    {'VOO': 0.5545, 'BND': 0.4455}
+    >>> best.estimated_tax
+    Decimal('877.4400000')
     """
     when = as_date(date, "date")
     if not isinstance(target, pd.Series):

@@ -81,6 +81,15 @@ def replacement_date(sold_acquired: dt.date, sold: dt.date, replaced: dt.date) -
         :math:`S`, the loss sale's date.
     replaced : datetime.date
         :math:`R`, the replacement's trade date.
+
+    Examples
+    --------
+    >>> import datetime as dt
+    >>> from rebalancing import tax
+    >>> # Bought 2024-01-02, sold at a loss 2024-08-05, replaced 2024-08-20: the replacement's
+    >>> # holding period starts as if bought 2024-01-17 (the sold lot's days carry over).
+    >>> tax.replacement_date(dt.date(2024, 1, 2), dt.date(2024, 8, 5), dt.date(2024, 8, 20))
+    datetime.date(2024, 1, 17)
     """
     tacked = max(sold_acquired, replaced - (sold - sold_acquired))
     return min(replaced, tacked)
