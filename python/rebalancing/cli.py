@@ -404,7 +404,7 @@ def _row_name(label: Any) -> str:
 
 def _numbers(frame: pd.DataFrame, path: Path, option: str) -> pd.DataFrame:
     """Every cell as a float; a cell that is not a number is named by column and row."""
-    numbers = frame.apply(pd.to_numeric, errors="coerce").astype(float)
+    numbers: pd.DataFrame = frame.apply(pd.to_numeric, errors="coerce").astype(float)
     bad = numbers.isna().to_numpy() & frame.notna().to_numpy()
     if bad.any():
         row, col = (int(i) for i in np.argwhere(bad)[0])

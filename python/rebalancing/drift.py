@@ -786,7 +786,7 @@ def threshold_rebalance(
     _check_kernel_sums(tgt, "target_weights", None, cur_sum - drift_sum, max_drift)
     if not max_drift > threshold:
         return None
-    trades = tgt - cur
+    trades: np.ndarray = tgt - cur
     if labels.tickers is not None:
         return pd.Series(trades, index=labels.tickers, name="trade")
     return trades

@@ -219,7 +219,8 @@ class Threshold(Policy):
             raise ValueError(
                 "Threshold needs at least one of abs_band, rel_band, bands, group_bands"
             )
-        self.to = check_choice(to, "to", ("target", "edge", "inner"))
+        check_choice(to, "to", ("target", "edge", "inner"))
+        self.to: Literal["target", "edge", "inner"] = to
         inner = check_scalar(inner, "inner", minimum=0.0)
         if inner > 1.0:
             raise ValueError(f"inner must be a number in [0, 1], got {inner!r}")
@@ -286,7 +287,7 @@ class Threshold(Policy):
             report = check_drift(weights, inputs.target, **args)
             if not bool(np.asarray(report._breach).any()):
                 return None
-            trades = np.asarray(band_trades(report, to=self.to, inner=self.inner), dtype=float)
+            trades = np.asarray(band_trades(report, to=self.to, inner=self.inner), dtype=np.float64)
             new: np.ndarray = weights + trades.reshape(-1)
             return new
 

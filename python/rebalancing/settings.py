@@ -88,11 +88,11 @@ class Settings:
         return replace(self, **given) if given else self
 
 
-def as_settings(settings: Any, **overrides: Any) -> Settings:
+def as_settings(settings: Settings | None, **overrides: Any) -> Settings:
     """``settings`` (None: the defaults) with the convenience keywords (``tol=``, ...) applied."""
     if settings is None:
-        settings = DEFAULT
-    elif not isinstance(settings, Settings):
+        return DEFAULT.with_overrides(**overrides)
+    if not isinstance(settings, Settings):
         raise TypeError(f"settings must be a rebalancing.Settings, got {type(settings).__name__}")
     return settings.with_overrides(**overrides)
 

@@ -274,7 +274,7 @@ def _sell_curves(
             if labels is not None and not isinstance(key, int | np.integer):
                 if key not in labels:
                     raise ValueError(f"sell_curves: unknown ticker {key!r}")
-                index = int(labels.get_loc(key))
+                index = int(labels.get_indexer(pd.Index([key]))[0])  # unique labels (checked)
             elif isinstance(key, int | np.integer) and 0 <= int(key) < n:
                 index = int(key)
             else:
