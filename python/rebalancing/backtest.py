@@ -68,11 +68,16 @@ from rebalancing._validation import (
     check_scalar,
     percent_hint,
 )
-from rebalancing.costs import as_cost_model
+from rebalancing.costs import Costs, as_cost_model
 from rebalancing.policies import Plan, PlanInputs, Policy
 
-if TYPE_CHECKING:
-    from typing_extensions import Unpack
+try:
+    from typing import Unpack  # Python 3.11+
+except ImportError:  # Python 3.10: only type checkers need it
+    if TYPE_CHECKING:
+        from typing_extensions import Unpack
+
+from rebalancing.typing import Weights
 
 __all__ = [
     "BacktestOptions",
@@ -548,8 +553,8 @@ class Backtester:
     def __init__(
         self,
         returns: pd.DataFrame,
-        target: Any,
-        costs: Any = None,
+        target: Weights,
+        costs: Costs = None,
         **options: Unpack[BacktestOptions],
     ) -> None:
         unknown = set(options) - _OPTIONS
@@ -607,9 +612,9 @@ class Backtester:
 
 def backtest(
     returns: pd.DataFrame,
-    target: Any,
+    target: Weights,
     policy: Policy,
-    costs: Any = None,
+    costs: Costs = None,
     **options: Unpack[BacktestOptions],
 ) -> BacktestResult:
     """Run ``policy`` over ``returns``: ``Backtester(returns, target, costs, **options).run``.
@@ -631,9 +636,9 @@ def backtest(
 
 def backtests(
     returns: pd.DataFrame,
-    target: Any,
+    target: Weights,
     policies: Mapping[str, Policy] | Iterable[Policy],
-    costs: Any = None,
+    costs: Costs = None,
     *,
     progress: Callable[[str], object] | None = None,
     **options: Unpack[BacktestOptions],
@@ -655,9 +660,9 @@ def backtests(
 
 def compare(
     returns: pd.DataFrame,
-    target: Any,
+    target: Weights,
     policies: Mapping[str, Policy] | Iterable[Policy],
-    costs: Any = None,
+    costs: Costs = None,
     **options: Unpack[BacktestOptions],
 ) -> pd.DataFrame:
     """The figures of :meth:`BacktestResult.summary` for every policy, one row each

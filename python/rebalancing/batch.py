@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 
 from rebalancing import _core
@@ -32,6 +33,7 @@ from rebalancing.covariance import as_covariance
 from rebalancing.settings import Settings, as_settings
 from rebalancing.solver import check_scale
 from rebalancing.status import STATUSES, Status
+from rebalancing.typing import Accounts, Covariance, Executor, PerAccount
 
 __all__ = ["BatchResult", "solve_batch"]
 
@@ -79,19 +81,19 @@ class BatchResult:
 
 
 def solve_batch(
-    current: Any,
-    target: Any,
-    cov: Any,
-    costs: Any = 0.0,
-    lam: Any = 1.0,
+    current: Accounts,
+    target: PerAccount,
+    cov: Covariance,
+    costs: PerAccount = 0.0,
+    lam: float | npt.ArrayLike | pd.Series = 1.0,
     *,
-    lower: Any = 0.0,
-    upper: Any = 1.0,
-    buy_costs: Any = None,
-    sell_costs: Any = None,
+    lower: PerAccount = 0.0,
+    upper: PerAccount = 1.0,
+    buy_costs: PerAccount | None = None,
+    sell_costs: PerAccount | None = None,
     n_threads: int = 0,
-    warm_start: Any = None,
-    executor: Any = None,
+    warm_start: Accounts | BatchResult | None = None,
+    executor: Executor | None = None,
     chunk_size: int | None = None,
     progress: bool = False,
     out: str | os.PathLike[str] | None = None,

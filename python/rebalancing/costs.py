@@ -22,7 +22,7 @@ cost-aware policy's optimizer.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeAlias
 
 import numpy as np
 import pandas as pd
@@ -34,8 +34,9 @@ from rebalancing._validation import (
     check_count,
     check_scalar,
 )
+from rebalancing.typing import PerAsset
 
-__all__ = ["CostModel", "LinearCost", "MarketImpact", "as_cost_model"]
+__all__ = ["CostModel", "Costs", "LinearCost", "MarketImpact", "as_cost_model"]
 
 
 def _per_asset_bps(value: Any, name: str, tickers: pd.Index) -> np.ndarray:
@@ -79,8 +80,8 @@ class LinearCost(_Term):
     {'commission': array([0.0001, 0.0001]), 'spread': array([0.0005, 0.0005])}
     """
 
-    commission_bps: Any = 0.0
-    half_spread_bps: Any = 0.0
+    commission_bps: PerAsset = 0.0
+    half_spread_bps: PerAsset = 0.0
 
     def components(self, tickers: pd.Index) -> dict[str, np.ndarray]:
         """Cost per unit of weight traded, one (n,) array per named component."""
@@ -120,9 +121,9 @@ class MarketImpact(_Term):
     array([[2.e-06, 2.e-06]])
     """
 
-    adv: Any
+    adv: PerAsset
     coefficient: float = 1.0
-    sigma: Any = None
+    sigma: PerAsset | None = None
     window: int = 21
 
     def __post_init__(self) -> None:
@@ -225,3 +226,8 @@ def as_cost_model(value: Any) -> CostModel:
         "costs must be None, a fraction of the amount traded (0.001 = 10 bp), LinearCost, "
         f"MarketImpact or CostModel, got {type(value).__name__}"
     )
+
+
+#: What a backtest accepts as ``costs``: a cost model, one of its terms, or a number (a fraction
+#: of the amount traded, 0.001 = 10 bp, charged as a half-spread); None for none.
+Costs: TypeAlias = CostModel | LinearCost | MarketImpact | float | None

@@ -41,6 +41,7 @@ from functools import cached_property
 from typing import Any, Literal
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 
 from rebalancing import _core
@@ -52,6 +53,7 @@ from rebalancing._validation import (
     check_labels,
     require_finite,
 )
+from rebalancing.typing import Accounts, Groups, PerAsset, Weights
 
 __all__ = ["DriftReport", "band_trades", "check_drift", "threshold_rebalance"]
 
@@ -435,14 +437,14 @@ class DriftReport:
 
 
 def check_drift(
-    current: Any,
-    target: Any,
+    current: Weights | Accounts,
+    target: Weights | Accounts,
     *,
-    abs_band: Any = None,
-    rel_band: Any = None,
-    bands: Any = None,
-    groups: Any = None,
-    group_bands: Any = None,
+    abs_band: PerAsset | None = None,
+    rel_band: PerAsset | None = None,
+    bands: PerAsset | None = None,
+    groups: Groups | None = None,
+    group_bands: float | npt.ArrayLike | Mapping[Any, float] | None = None,
     n_threads: int = 0,
 ) -> DriftReport:
     """Check one portfolio or a batch against their bands (see the module docstring).
@@ -735,7 +737,7 @@ def _absorb(
 
 
 def threshold_rebalance(
-    current_weights: Any, target_weights: Any, threshold: float = 0.05
+    current_weights: Weights, target_weights: Weights, threshold: float = 0.05
 ) -> np.ndarray | pd.Series | None:
     """Drop-in for the textbook ``threshold_rebalance``.
 

@@ -45,6 +45,7 @@ from rebalancing.risk import RISK_MODELS, estimate_covariance
 from rebalancing.schedule import Schedule, as_schedule
 from rebalancing.settings import Settings, as_settings
 from rebalancing.solver import solve
+from rebalancing.typing import Groups, PerAsset, ScheduleLike
 
 __all__ = [
     "Calendar",
@@ -134,7 +135,9 @@ class Calendar(Policy):
     'quarterly'
     """
 
-    def __init__(self, freq: Any = "monthly", when: Literal["first", "last"] = "last") -> None:
+    def __init__(
+        self, freq: ScheduleLike = "monthly", when: Literal["first", "last"] = "last"
+    ) -> None:
         check_choice(when, "when", ("first", "last"))
         self.schedule = _schedule(Schedule(freq, when) if isinstance(freq, str) else freq, "freq")
 
@@ -205,13 +208,13 @@ class Threshold(Policy):
 
     def __init__(
         self,
-        abs_band: Any = None,
-        rel_band: Any = None,
+        abs_band: PerAsset | None = None,
+        rel_band: PerAsset | None = None,
         *,
-        bands: Any = None,
-        groups: Any = None,
-        group_bands: Any = None,
-        check: Any = "daily",
+        bands: PerAsset | None = None,
+        groups: Groups | None = None,
+        group_bands: PerAsset | None = None,
+        check: ScheduleLike = "daily",
         to: Literal["target", "edge", "inner"] = "target",
         inner: float = 0.5,
     ) -> None:
@@ -231,7 +234,7 @@ class Threshold(Policy):
             (group_bands, "group_bands"),
         ):
             _check_band(value, name)
-        self.band_args = {
+        self.band_args: dict[str, Any] = {
             "abs_band": abs_band,
             "rel_band": rel_band,
             "bands": bands,
@@ -335,10 +338,10 @@ class CostAware(Policy):
         *,
         window: int = 252,
         min_periods: int = 20,
-        check: Any = "daily",
-        costs: Any = None,
-        lower: Any = 0.0,
-        upper: Any = 1.0,
+        check: ScheduleLike = "daily",
+        costs: PerAsset | None = None,
+        lower: PerAsset = 0.0,
+        upper: PerAsset = 1.0,
         factors: int = 3,
         settings: Settings | None = None,
     ) -> None:

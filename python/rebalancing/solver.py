@@ -42,6 +42,7 @@ from rebalancing._validation import (
 from rebalancing.covariance import as_covariance
 from rebalancing.settings import Settings, as_settings
 from rebalancing.status import Status
+from rebalancing.typing import Covariance, PerAsset, SellCurves, Weights
 
 __all__ = ["RebalanceResult", "check_scale", "optimal_rebalance", "solve"]
 
@@ -106,18 +107,18 @@ class RebalanceResult:
 
 
 def solve(
-    current: Any,
-    target: Any,
-    cov: Any,
-    costs: Any = 0.0,
+    current: Weights,
+    target: Weights,
+    cov: Covariance,
+    costs: PerAsset = 0.0,
     lam: float = 1.0,
     *,
-    lower: Any = 0.0,
-    upper: Any = 1.0,
-    buy_costs: Any = None,
-    sell_costs: Any = None,
-    warm_start: Any = None,
-    sell_curves: Any = None,
+    lower: PerAsset = 0.0,
+    upper: PerAsset = 1.0,
+    buy_costs: PerAsset | None = None,
+    sell_costs: PerAsset | None = None,
+    warm_start: Weights | RebalanceResult | None = None,
+    sell_curves: SellCurves | None = None,
     settings: Settings | None = None,
     tol: float | None = None,
     abs_tol: float | None = None,
@@ -326,7 +327,7 @@ def _sell_curves(
 
 
 def optimal_rebalance(
-    current_w: Any, target_w: Any, cov: Any, costs: Any, lam: float = 1.0
+    current_w: Weights, target_w: Weights, cov: Covariance, costs: PerAsset, lam: float = 1.0
 ) -> np.ndarray | pd.Series:
     """Drop-in for the textbook ``optimal_rebalance``: the certified optimal weights.
 
