@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from decimal import Decimal
 from typing import Any
 
 import numpy as np
@@ -156,16 +157,68 @@ ALIASES = {
     "target_weights": ("target",),
     "matrix": ("cov",),  # DenseCovariance(matrix) names what it holds: a covariance
 }
-#: Arguments for which a boolean is a valid value.
+#: Arguments for which a boolean, or a text, is a valid value.
 BOOLEAN = {"polish"}
+TEXT = {"ticker", "date"}  # any text is a ticker; a date in text is parsed (and checked)
 
+
+def _ledger() -> rb.tax.Ledger:
+    ledger = rb.tax.Ledger({"brokerage": "taxable"})
+    ledger.buy("2024-01-02", "VOO", 100, Decimal("450"))
+    return ledger
+
+
+def _ledger_call(method: str) -> Callable[..., Any]:
+    return lambda **kw: getattr(_ledger(), method)(**kw)
+
+
+TAX_TARGET = pd.Series({"VOO": 0.5, "IVV": 0.5})
+TAX_COV = pd.DataFrame([[0.04, 0.039], [0.039, 0.04]], TAX_TARGET.index, TAX_TARGET.index)
+PRICES = {"VOO": Decimal("400"), "IVV": Decimal("440")}
+
+ENTRY_POINTS |= {
+    "Ledger.buy": (
+        _ledger_call("buy"),
+        {"date": "2024-02-01", "ticker": "IVV", "shares": 10, "price": Decimal("440")},
+    ),
+    "Ledger.sell": (
+        _ledger_call("sell"),
+        {"date": "2024-02-01", "ticker": "VOO", "shares": 10, "price": Decimal("400")},
+    ),
+    "harvest": (
+        lambda **kw: rb.tax.harvest(_ledger(), **kw),
+        {
+            "prices": PRICES,
+            "date": "2024-08-05",
+            "substitutes": {"VOO": ["IVV"]},
+            "min_loss_usd": 100,
+            "min_loss_pct": Decimal("0.05"),
+        },
+    ),
+    "tax_aware_rebalance": (
+        lambda **kw: rb.tax.tax_aware_rebalance(_ledger(), **kw),
+        {
+            "prices": PRICES,
+            "target": TAX_TARGET,
+            "cov": TAX_COV,
+            "date": "2024-08-05",
+            "lam": 10.0,
+            "short_term_rate": 0.37,
+            "long_term_rate": 0.2,
+        },
+    ),
+    "TaxPolicy": (
+        rb.tax.TaxPolicy,
+        {"short_term_rate": 0.37, "long_term_rate": 0.2, "method": "hifo"},
+    ),
+}
 
 CASES = [
     (entry, arg, label)
     for entry, (_, valid) in ENTRY_POINTS.items()
     for arg in valid
     for label in [*NONSENSE, *MAYBE]
-    if not (label == "bool" and arg in BOOLEAN)
+    if not (label == "bool" and arg in BOOLEAN) and not (label == "text" and arg in TEXT)
 ]
 
 

@@ -64,7 +64,11 @@ class TaxPolicy:
             rate = getattr(self, name)
             if not (isinstance(rate, int | float) and 0.0 <= rate < 1.0):
                 raise ValueError(f"{name} must be a number in [0, 1), got {rate!r}")
-        if self.method not in METHODS or self.method == "spec_id":
+        if (
+            not isinstance(self.method, str)
+            or self.method not in METHODS
+            or self.method == "spec_id"
+        ):
             raise ValueError(
                 f"method must be one of fifo, lifo, hifo, tax_optimal, got {self.method!r}"
             )

@@ -119,7 +119,11 @@ class _Lot:
 
 
 def _rate(value: Any, name: str) -> float:
-    rate = float(value) if isinstance(value, Decimal | int | float | str) else math.nan
+    try:
+        valid = isinstance(value, Decimal | int | float | str) and not isinstance(value, bool)
+        rate = float(value) if valid else math.nan
+    except ValueError:  # text that is not a number
+        rate = math.nan
     if not (0.0 <= rate < 1.0):
         raise ValueError(f"{name} must be a tax rate in [0, 1), got {value!r}")
     return rate
