@@ -26,10 +26,10 @@ backtest of 20 assets over 33 years takes about two seconds, a daily one about h
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 import pandas as pd
@@ -38,6 +38,9 @@ from rebalancing.backtest import BacktestResult, summary_table
 from rebalancing.tax.holding import holding_term
 from rebalancing.tax.ledger import Ledger
 from rebalancing.tax.relief import METHODS
+
+if TYPE_CHECKING:
+    from rebalancing.tax._rows import LotRow
 
 __all__ = ["AfterTaxResult", "TaxPolicy", "after_tax", "after_tax_table"]
 
@@ -249,7 +252,8 @@ def after_tax(result: BacktestResult, policy: TaxPolicy) -> AfterTaxResult:
     last_day = index[-1].date()
     liquidation = 0.0
     lots = ledger.lots()
-    for lot in lots.itertuples(index=False):
+    # cast: pandas-stubs type the fields as pandas scalars, not the frame's Decimal/date (_rows).
+    for lot in cast("Iterator[LotRow]", lots.itertuples(index=False)):
         price = prices[-1, tickers.index(lot.ticker)]
         gain = float(lot.shares) * price - float(lot.basis)
         rate = (

@@ -25,10 +25,14 @@ as the form requires. Rows are sorted by part, then date sold.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from decimal import ROUND_HALF_UP, Decimal
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any, cast
 
 import pandas as pd
+
+if TYPE_CHECKING:
+    from rebalancing.tax._rows import RealizedRow
 
 __all__ = ["COLUMNS", "form_8949", "write_form_8949"]
 
@@ -71,7 +75,8 @@ def form_8949(realized: pd.DataFrame, year: int | None = None) -> pd.DataFrame:
     if year is not None and (isinstance(year, bool) or not isinstance(year, int)):
         raise TypeError(f"year must be an int, got {type(year).__name__}")
     rows = []
-    for rec in realized.itertuples(index=False):
+    # cast: pandas-stubs type the fields as pandas scalars, not the frame's Decimal/date (_rows).
+    for rec in cast("Iterator[RealizedRow]", realized.itertuples(index=False)):
         if rec.kind != "taxable" or (year is not None and rec.sold.year != year):
             continue
         proceeds = _cents(rec.proceeds)

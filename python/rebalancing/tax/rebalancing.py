@@ -41,10 +41,10 @@ portfolio value is the value of the account's lots.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from decimal import ROUND_DOWN, Decimal
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, cast
 
 import numpy as np
 import pandas as pd
@@ -53,6 +53,9 @@ from rebalancing.solver import RebalanceResult, solve
 from rebalancing.tax._inputs import as_date, as_positive
 from rebalancing.tax.holding import holding_term
 from rebalancing.tax.ledger import SHARE_QUANTUM, Ledger
+
+if TYPE_CHECKING:
+    from rebalancing.tax._rows import LotRow, TradeRow
 
 __all__ = ["TaxAwareResult", "tax_aware_rebalance"]
 
@@ -233,7 +236,8 @@ def tax_aware_rebalance(
 
     # Values, weights and lots.
     shares_held = {t: Decimal(0) for t in tickers}
-    for row in open_lots.itertuples(index=False):
+    # cast: pandas-stubs type the fields as pandas scalars, not the frame's Decimal/date (_rows).
+    for row in cast("Iterator[LotRow]", open_lots.itertuples(index=False)):
         shares_held[row.ticker] += row.shares
     values = {t: shares_held[t] * price[t] for t in tickers}
     value = sum(values.values(), Decimal(0))
@@ -258,7 +262,7 @@ def tax_aware_rebalance(
         recent_by_ticker.setdefault(ticker, set()).add(lot_id)
     lots: dict[str, list[_Lot]] = {t: [] for t in tickers}
     no_benefit: list[str] = []
-    for row in open_lots.itertuples(index=False):
+    for row in cast("Iterator[LotRow]", open_lots.itertuples(index=False)):  # cast: as above
         term = holding_term(row.acquired, when)
         rate = st_rate if term == "short" else lt_rate
         per_unit = rate * float(1 - row.basis_per_share / price[row.ticker])
@@ -422,7 +426,9 @@ def _apply(ledger: Ledger, trades: pd.DataFrame, when: Any, account: str) -> Non
     with ledger.transaction():
         sells = trades[trades["side"] == "sell"]
         for ticker, rows in sells.groupby("ticker", sort=False):
-            chosen = {str(r.lot_id): r.shares for r in rows.itertuples(index=False)}
+            # cast: pandas-stubs type the fields as pandas scalars, not the frame's Decimal (_rows).
+            picks = cast("Iterator[TradeRow]", rows.itertuples(index=False))
+            chosen = {str(r.lot_id): r.shares for r in picks}
             total = sum(chosen.values(), Decimal(0))
             ledger.sell(
                 when,
@@ -433,5 +439,6 @@ def _apply(ledger: Ledger, trades: pd.DataFrame, when: Any, account: str) -> Non
                 lots=chosen,
                 account=account,
             )
-        for r in trades[trades["side"] == "buy"].itertuples(index=False):
+        buys = cast("Iterator[TradeRow]", trades[trades["side"] == "buy"].itertuples(index=False))
+        for r in buys:  # cast: as above
             ledger.buy(when, r.ticker, r.shares, r.price, account=account)
