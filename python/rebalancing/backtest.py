@@ -50,6 +50,7 @@ rows at :math:`P` periods per year:
 from __future__ import annotations
 
 import re
+import sys
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -71,11 +72,10 @@ from rebalancing._validation import (
 from rebalancing.costs import Costs, as_cost_model
 from rebalancing.policies import Plan, PlanInputs, Policy
 
-try:
-    from typing import Unpack  # Python 3.11+
-except ImportError:  # Python 3.10: only type checkers need it
-    if TYPE_CHECKING:
-        from typing_extensions import Unpack
+if sys.version_info >= (3, 11):
+    from typing import Unpack
+elif TYPE_CHECKING:  # Python 3.10: only type checkers need it (annotations are not evaluated)
+    from typing_extensions import Unpack
 
 from rebalancing.typing import Weights
 
