@@ -344,8 +344,13 @@ def test_bad_dates_and_types():
         rb.CostAware(-1.0)
     with pytest.raises(ValueError, match=r"costs in period 0 \(2024-01-02\) exceed"):
         rb.backtest(
-            frame([[0.5, 0.0], [0, 0]]), [0.5, 0.5], rb.Calendar("daily"), costs=rb.LinearCost(1e6)
+            frame([[0.5, 0.0], [0, 0]]),
+            [0.5, 0.5],
+            rb.Calendar("daily"),
+            costs=rb.MarketImpact(adv=1.0, sigma=1.0, coefficient=1e6),
         )
+    with pytest.raises(ValueError, match="half_spread_bps is in basis points"):
+        rb.backtest(r, [0.5, 0.5], rb.Never(), costs=rb.LinearCost(half_spread_bps=500))
     with pytest.raises(ValueError, match="adv must be positive"):
         rb.backtest(r, [0.5, 0.5], rb.Never(), costs=rb.MarketImpact(adv=0.0))
     with pytest.raises(ValueError, match="commission_bps must be finite and non-negative"):

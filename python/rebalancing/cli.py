@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import re
 import time
+import warnings
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any, cast
@@ -384,10 +385,18 @@ def _read_table(path: Path, what: str) -> pd.DataFrame:
     return frame
 
 
+def _dates(index: pd.Index) -> pd.DatetimeIndex:
+    """The first column of a file as dates. pandas warns when it cannot infer one format and
+    parses cell by cell; a column that is not dates then fails with its own clear error."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="Could not infer format", category=UserWarning)
+        return pd.DatetimeIndex(pd.to_datetime(index))
+
+
 def _read_returns(path: Path, prices: bool) -> pd.DataFrame:
     frame = _read_table(path, "--returns")
     try:
-        frame.index = pd.DatetimeIndex(pd.to_datetime(frame.index))
+        frame.index = _dates(frame.index)
     except (ValueError, TypeError) as err:
         raise click.BadParameter(
             f"{path}: the first column must hold dates ({err})", param_hint="--returns"
@@ -431,7 +440,7 @@ def _read_flows(path: Path) -> pd.Series:
         if frame.shape[1] != 1:
             raise ValueError("expected two columns, date and amount")
         flows = _numbers(frame, path, "--flows").iloc[:, 0]
-        flows.index = pd.DatetimeIndex(pd.to_datetime(flows.index))
+        flows.index = _dates(flows.index)
     except (ValueError, TypeError) as err:
         raise click.BadParameter(f"{path}: {err}", param_hint="--flows") from err
     return flows

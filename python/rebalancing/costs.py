@@ -28,6 +28,7 @@ import numpy as np
 import pandas as pd
 
 from rebalancing._validation import (
+    COST_UNIT_SLIP,
     align_to_tickers,
     as_float_array,
     check_costs,
@@ -50,6 +51,19 @@ def _per_asset_bps(value: Any, name: str, tickers: pd.Index) -> np.ndarray:
     if not np.all(np.isfinite(arr)) or np.any(arr < 0):
         raise ValueError(f"{name} must be finite and non-negative")
     return arr
+
+
+def _rate_bps(value: Any, name: str, tickers: pd.Index) -> np.ndarray:
+    """A rate given in basis points, as a fraction; 500 bp (5 % of every trade) or more is the
+    same unit slip as a fraction of 0.05 or more (percent, or a fraction, given as bp)."""
+    bps = _per_asset_bps(value, name, tickers)
+    if bps.size and float(bps.max()) >= COST_UNIT_SLIP * 1e4:
+        raise ValueError(
+            f"{name} is in basis points (10 = 0.1 % of the amount traded), got "
+            f"{float(bps.max()):g}: 5 % or more of every trade is almost surely a unit slip"
+        )
+    rate: np.ndarray = bps / 1e4
+    return rate
 
 
 class _Term:
@@ -86,8 +100,8 @@ class LinearCost(_Term):
     def components(self, tickers: pd.Index) -> dict[str, np.ndarray]:
         """Cost per unit of weight traded, one (n,) array per named component."""
         return {
-            "commission": _per_asset_bps(self.commission_bps, "commission_bps", tickers) / 1e4,
-            "spread": _per_asset_bps(self.half_spread_bps, "half_spread_bps", tickers) / 1e4,
+            "commission": _rate_bps(self.commission_bps, "commission_bps", tickers),
+            "spread": _rate_bps(self.half_spread_bps, "half_spread_bps", tickers),
         }
 
 
