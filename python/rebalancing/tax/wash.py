@@ -58,6 +58,7 @@ from __future__ import annotations
 import bisect
 import datetime as dt
 from collections.abc import Callable, Mapping
+from decimal import Decimal
 from typing import Any
 
 from rebalancing.tax._inputs import ZERO, prorate
@@ -138,6 +139,24 @@ def _match(
             replacement=True,
         )
     lots[used.lot_id] = used
+    piece = _record(state, piece, cand, used, kind, shares, disallowed, permanent)
+    return piece, remainder
+
+
+def _record(
+    state: GroupState,
+    piece: Piece,
+    cand: Lot | Piece,
+    used: Lot | Piece,
+    kind: str,
+    shares: Decimal,
+    disallowed: Decimal,
+    permanent: bool,
+) -> Piece:
+    """Records the match of ``shares`` of the loss ``piece`` with the replacement ``used`` (taken
+    from ``cand``) and returns the loss piece with those shares matched and the loss disallowed
+    so far (``disallowed``; permanently, by an IRA replacement, if ``permanent``)."""
+    amount = disallowed - piece.disallowed
     state.matches.append(
         Match(
             sale=piece.sale,
@@ -155,12 +174,11 @@ def _match(
             acquired=used.acquired,
         )
     )
-    piece = piece._replace(
-        matched=matched,
+    return piece._replace(
+        matched=piece.matched + shares,
         disallowed=disallowed,
         permanent=piece.permanent + amount if permanent else piece.permanent,
     )
-    return piece, remainder
 
 
 def _find(nxt: list[int], j: int) -> int:
@@ -249,28 +267,7 @@ def _match_sold(
         pieces[index] = used
     else:
         pieces.append(used)
-    state.matches.append(
-        Match(
-            sale=piece.sale,
-            position=piece.position,
-            lot_id=used.lot_id,
-            account=cand.account,
-            kind=cand.kind,
-            ticker=cand.ticker,
-            shares=shares,
-            sold=piece.sold,
-            sold_acquired=piece.acquired,
-            replaced=cand.original,
-            disallowed=amount,
-            permanent=permanent,
-            acquired=used.acquired,
-        )
-    )
-    piece = piece._replace(
-        matched=matched,
-        disallowed=disallowed,
-        permanent=piece.permanent + amount if permanent else piece.permanent,
-    )
+    piece = _record(state, piece, cand, used, cand.kind, shares, disallowed, permanent)
     return piece, shares == cand.shares
 
 
