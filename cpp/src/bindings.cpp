@@ -14,6 +14,7 @@
 #include "rebalancing/batch.hpp"
 #include "rebalancing/covariance.hpp"
 #include "rebalancing/drift.hpp"
+#include "rebalancing/fingerprint.hpp"
 #include "rebalancing/prox.hpp"
 #include "rebalancing/solver.hpp"
 
@@ -441,6 +442,29 @@ PYBIND11_MODULE(_core, m) {
             return py::make_tuple(s.max_abs, s.eigenvalue_bound);
         },
         py::arg("cov"), "(max|cov_ij|, a bound on the spectral norm of cov), in one pass each.");
+    m.def(
+        "fingerprint",
+        [](const py::buffer& data, std::uint64_t seed) {
+            const py::buffer_info info = data.request();
+            // Hashing the bytes in memory order means nothing unless that order is the array's:
+            // a strided view would hash bytes that are not its elements.
+            auto expected = info.itemsize;
+            for (auto d = info.ndim; d-- > 0;) {
+                if (info.shape[d] != 1 && info.strides[d] != expected)
+                    throw std::invalid_argument("fingerprint needs a C-contiguous buffer");
+                expected *= info.shape[d];
+            }
+            const auto bytes = static_cast<std::size_t>(info.size * info.itemsize);
+            std::uint64_t h;
+            {
+                ReleaseGil release;
+                h = rebalancing::xxh64(info.ptr, bytes, seed);
+            }
+            return h;
+        },
+        py::arg("data"), py::arg("seed") = 0,
+        "XXH64 of a C-contiguous buffer's bytes (one pass, GIL released): detects a matrix "
+        "changed in place since it was verified.");
     m.def(
         "max_drift",
         [](const Array& current, const Array& target) {

@@ -19,6 +19,7 @@
 #include "rebalancing/certificate.hpp"
 #include "rebalancing/covariance.hpp"
 #include "rebalancing/drift.hpp"
+#include "rebalancing/fingerprint.hpp"
 #include "rebalancing/parallel.hpp"
 #include "rebalancing/prox.hpp"
 #include "rebalancing/solver.hpp"
@@ -895,6 +896,30 @@ void test_backtest_flows_by_hand() {
 
 }  // namespace
 
+void test_xxh64_vectors() {
+    // Digests from the reference implementation (libxxhash 0.8.1's XXH64): the published empty
+    // and "abc" vectors, and bytes (31 i + 7) mod 256 around the 32-byte stripe boundary and
+    // with an odd tail, at seed 0 and another seed.
+    check(xxh64("", 0, 0) == 0xEF46DB3751D8E999ULL, "xxh64 of nothing");
+    check(xxh64("abc", 3, 0) == 0x44BC2CF5AD770999ULL, "xxh64 of abc");
+    struct Case {
+        std::size_t size;
+        std::uint64_t seed, digest;
+    };
+    const Case cases[] = {
+        {31, 0, 0x4A74F3A1A39AD4A1ULL},   {31, 0x9E3779B97F4A7C15ULL, 0x8137041F5AF88413ULL},
+        {32, 0, 0x8D57D6A4671CC43DULL},   {32, 0x9E3779B97F4A7C15ULL, 0x184EBCF3745CD46CULL},
+        {100, 0, 0xEFA0AD2D3E70C151ULL},  {100, 0x9E3779B97F4A7C15ULL, 0xBC7AB33BE7528C18ULL},
+        {1003, 0, 0x6225F49ABC0F2191ULL}, {1003, 0x9E3779B97F4A7C15ULL, 0x9C4DE1BA3A98E781ULL},
+    };
+    std::vector<unsigned char> bytes(1003);
+    for (std::size_t i = 0; i < bytes.size(); ++i)
+        bytes[i] = static_cast<unsigned char>((i * 31 + 7) & 0xFF);
+    for (const Case& c : cases)
+        check(xxh64(bytes.data(), c.size, c.seed) == c.digest,
+              "xxh64 of " + std::to_string(c.size) + " bytes, seed " + std::to_string(c.seed));
+}
+
 int main() {
     test_prox_matches_bisection();
     test_certificate_is_a_valid_bound();
@@ -902,6 +927,7 @@ int main() {
     test_edge_cases();
     test_rank_deficient_and_ill_conditioned();
     test_dense_stats();
+    test_xxh64_vectors();
     test_linear_program_ties_under_rounding();
     test_drift_against_naive_loop();
     test_parallel_for();
