@@ -444,7 +444,12 @@ PYBIND11_MODULE(_core, m) {
         py::arg("cov"), "(max|cov_ij|, a bound on the spectral norm of cov), in one pass each.");
     m.def(
         "fingerprint",
-        [](const py::buffer& data, std::uint64_t seed) {
+        [](const py::buffer& data, const py::bytes& secret) {
+            const std::string key = secret;
+            if (key.size() != rebalancing::kXxh3SecretSize)
+                throw std::invalid_argument("fingerprint needs a secret of " +
+                                            std::to_string(rebalancing::kXxh3SecretSize) +
+                                            " bytes");
             const py::buffer_info info = data.request();
             // Hashing the bytes in memory order means nothing unless that order is the array's:
             // a strided view would hash bytes that are not its elements.
@@ -458,13 +463,15 @@ PYBIND11_MODULE(_core, m) {
             std::uint64_t h;
             {
                 ReleaseGil release;
-                h = rebalancing::xxh64(info.ptr, bytes, seed);
+                h = rebalancing::fingerprint(info.ptr, bytes,
+                                             reinterpret_cast<const unsigned char*>(key.data()));
             }
             return h;
         },
-        py::arg("data"), py::arg("seed") = 0,
-        "XXH64 of a C-contiguous buffer's bytes (one pass, GIL released): detects a matrix "
-        "changed in place since it was verified.");
+        py::arg("data"), py::arg("secret"),
+        "XXH3-64 (XXH64 up to 240 bytes) of a C-contiguous buffer's bytes under a 192-byte "
+        "secret, in one pass with the GIL released: detects a matrix changed in place since it "
+        "was verified.");
     m.def(
         "max_drift",
         [](const Array& current, const Array& target) {

@@ -7,11 +7,13 @@
 #include <atomic>
 #include <cmath>
 #include <cstdio>
+#include <cstring>
 #include <functional>
 #include <random>
 #include <stdexcept>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "rebalancing/backtest.hpp"
@@ -920,6 +922,32 @@ void test_xxh64_vectors() {
               "xxh64 of " + std::to_string(c.size) + " bytes, seed " + std::to_string(c.seed));
 }
 
+void test_xxh3_vectors() {
+    // Digests of libxxhash 0.8.1's XXH3_64bits_withSecret for the bytes (31 i + 7) mod 256 and
+    // the secret (131 i + 17) mod 256: at the first length past XXH3's short inputs, stripe and
+    // block (1024-byte) boundaries and an odd length. fingerprint() is XXH3 there and XXH64
+    // seeded with the secret's first 8 bytes up to 240 bytes.
+    std::vector<unsigned char> secret(kXxh3SecretSize), bytes(4999);
+    for (std::size_t i = 0; i < secret.size(); ++i)
+        secret[i] = static_cast<unsigned char>((i * 131 + 17) & 0xFF);
+    for (std::size_t i = 0; i < bytes.size(); ++i)
+        bytes[i] = static_cast<unsigned char>((i * 31 + 7) & 0xFF);
+    const std::pair<std::size_t, std::uint64_t> cases[] = {
+        {241, 0x7DCA6C8F1E24BE1BULL},  {256, 0xC14F8D538DAE3CFCULL},  {1024, 0x5C566EBF593FFEEFULL},
+        {1025, 0xE8024B06B7FACCFEULL}, {4999, 0x316C3DA5ACBA6B70ULL},
+    };
+    for (const auto& [size, digest] : cases) {
+        check(xxh3_64_long(bytes.data(), size, secret.data()) == digest,
+              "xxh3 of " + std::to_string(size) + " bytes");
+        check(fingerprint(bytes.data(), size, secret.data()) == digest,
+              "fingerprint of " + std::to_string(size) + " bytes is xxh3");
+    }
+    std::uint64_t seed = 0;
+    std::memcpy(&seed, secret.data(), sizeof seed);
+    check(fingerprint(bytes.data(), 240, secret.data()) == xxh64(bytes.data(), 240, seed),
+          "fingerprint of 240 bytes is xxh64");
+}
+
 int main() {
     test_prox_matches_bisection();
     test_certificate_is_a_valid_bound();
@@ -928,6 +956,7 @@ int main() {
     test_rank_deficient_and_ill_conditioned();
     test_dense_stats();
     test_xxh64_vectors();
+    test_xxh3_vectors();
     test_linear_program_ties_under_rounding();
     test_drift_against_naive_loop();
     test_parallel_for();
