@@ -16,9 +16,10 @@ benchmark), n = 500, 1000, 2000 and λ = 1, 10, 100. Each (n, λ) is one group h
   untimed warm-up call first, as a loop's first iteration).
 * ``plain_cold``: the same call as the first one on that matrix (the verified-matrix cache is
   emptied before every round; on code without the cache every call is this call).
-* ``interleaved``: the two above, ``dense_covariance`` and ``plain_repeated``, alternated call by
-  call; ``extra_info`` holds both medians and their ratio. On this shared machine rows timed
-  seconds apart can see different load; alternating puts both sides under the same load.
+* ``interleaved``: the two above, ``dense_covariance`` and ``plain_repeated``, alternated call
+  by call (41 pairs); ``extra_info`` holds both medians and their ratio. On this shared machine
+  rows timed seconds apart can see different load; alternating puts both sides under the same
+  load.
 
 and, in the λ = 10 groups only (they do not depend on λ):
 
@@ -48,6 +49,7 @@ __all__: list[str] = []
 SIZES = (500, 1000, 2000)
 LAMBDAS = (1.0, 10.0, 100.0)
 ROUNDS = 21
+PAIRS = 41
 COLD_ROUNDS = 5
 NAMES = ("dense_covariance", "plain_repeated", "plain_cold", "interleaved", "checks", "fingerprint")
 
@@ -105,7 +107,7 @@ def test_dropin(benchmark: Any, get_instance: Any, name: str, n: int, lam: float
 
         def alternate() -> tuple[list[float], list[float]]:
             dense_times, plain_times = [], []
-            for _ in range(ROUNDS):
+            for _ in range(PAIRS):
                 dense_times.append(_timed(ours_dense)[0])
                 plain_times.append(_timed(ours_plain)[0])
             return dense_times, plain_times
@@ -117,7 +119,7 @@ def test_dropin(benchmark: Any, get_instance: Any, name: str, n: int, lam: float
             dense_median=dense_median,
             plain_median=plain_median,
             ratio=plain_median / dense_median,
-            pairs=ROUNDS,
+            pairs=PAIRS,
         )
         weights = ours_plain()
     elif name == "checks":
