@@ -939,6 +939,8 @@ void test_xxh3_vectors() {
     for (const auto& [size, digest] : cases) {
         check(xxh3_64_long(bytes.data(), size, secret.data()) == digest,
               "xxh3 of " + std::to_string(size) + " bytes");
+        check(xxh3_64_long(bytes.data(), size, secret.data(), false) == digest,
+              "xxh3 without avx2 of " + std::to_string(size) + " bytes");
         check(fingerprint(bytes.data(), size, secret.data()) == digest,
               "fingerprint of " + std::to_string(size) + " bytes is xxh3");
     }

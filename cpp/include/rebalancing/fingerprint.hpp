@@ -27,6 +27,12 @@
 #include <emmintrin.h>
 #define REBALANCING_XXH3_SSE2 1
 #endif
+// AVX2 is not in the x86-64 baseline the library is compiled for: its loop is compiled for AVX2
+// alone (a target attribute, GCC and Clang) and chosen at run time when the CPU has it.
+#if defined(__GNUC__) && defined(__x86_64__)
+#include <immintrin.h>
+#define REBALANCING_XXH3_AVX2 1
+#endif
 
 namespace rebalancing {
 
@@ -166,13 +172,13 @@ inline std::uint64_t mul128_fold64(std::uint64_t a, std::uint64_t b) {
 
 }  // namespace detail
 
-/// XXH3-64 of the `size` > 240 bytes at `data` with a kXxh3SecretSize-byte `secret`: the digest
-/// of libxxhash's XXH3_64bits_withSecret (its long-input path).
-inline std::uint64_t xxh3_64_long(const void* data, std::size_t size, const unsigned char* secret) {
-    using namespace detail;
-    const auto* in = static_cast<const unsigned char*>(data);
-    alignas(16) std::uint64_t acc[8] = {kXxPrime32_3, kXxPrime1,    kXxPrime2, kXxPrime3,
-                                        kXxPrime4,    kXxPrime32_2, kXxPrime5, kXxPrime32_1};
+namespace detail {
+
+/// XXH3's accumulation of a whole input into acc[8]: blocks of 16 stripes, each followed by a
+/// scramble (acc ^= acc >> 47, ^= secret, *= PRIME32_1), the stripes of the last partial block,
+/// then the last 64 bytes (overlapping what came before when size is not a multiple of 64).
+inline void xxh3_accumulate(std::uint64_t* acc, const unsigned char* in, std::size_t size,
+                            const unsigned char* secret) {
     const std::size_t blocks = (size - 1) / kXxh3Block;
     for (std::size_t b = 0; b < blocks; ++b) {
         const unsigned char* block = in + b * kXxh3Block;
@@ -189,8 +195,80 @@ inline std::uint64_t xxh3_64_long(const void* data, std::size_t size, const unsi
     const std::size_t stripes = ((size - 1) - blocks * kXxh3Block) / kXxh3Stripe;
     for (std::size_t s = 0; s < stripes; ++s)
         xxh3_stripe(acc, in + blocks * kXxh3Block + s * kXxh3Stripe, secret + s * 8);
-    // The last 64 bytes always, overlapping what came before when size is not a multiple.
     xxh3_stripe(acc, in + size - kXxh3Stripe, secret + kXxh3SecretSize - kXxh3Stripe - 7);
+}
+
+#if defined(REBALANCING_XXH3_AVX2)
+/// xxh3_accumulate with the eight accumulators in two AVX2 registers (the same digest).
+__attribute__((target("avx2"))) inline void xxh3_accumulate_avx2(std::uint64_t* acc,
+                                                                 const unsigned char* in,
+                                                                 std::size_t size,
+                                                                 const unsigned char* secret) {
+    __m256i a[2] = {_mm256_loadu_si256(reinterpret_cast<const __m256i*>(acc)),
+                    _mm256_loadu_si256(reinterpret_cast<const __m256i*>(acc) + 1)};
+    const auto stripe = [&a](const unsigned char* p,
+                             const unsigned char* key) __attribute__((target("avx2"))) {
+        for (int i = 0; i < 2; ++i) {
+            const __m256i x = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p) + i);
+            const __m256i k =
+                _mm256_xor_si256(x, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(key) + i));
+            const __m256i product =
+                _mm256_mul_epu32(k, _mm256_shuffle_epi32(k, _MM_SHUFFLE(0, 3, 0, 1)));
+            const __m256i swapped = _mm256_shuffle_epi32(x, _MM_SHUFFLE(1, 0, 3, 2));
+            a[i] = _mm256_add_epi64(a[i], _mm256_add_epi64(product, swapped));
+        }
+    };
+    // 64-bit lanes times a 32-bit prime: low product plus the high half's product shifted up.
+    const __m256i prime = _mm256_set1_epi32(static_cast<int>(kXxPrime32_1));
+    const std::size_t blocks = (size - 1) / kXxh3Block;
+    for (std::size_t b = 0; b < blocks; ++b) {
+        const unsigned char* block = in + b * kXxh3Block;
+        for (std::size_t s = 0; s < kXxh3StripesPerBlock; ++s)
+            stripe(block + s * kXxh3Stripe, secret + s * 8);
+        const unsigned char* key = secret + kXxh3SecretSize - kXxh3Stripe;
+        for (int i = 0; i < 2; ++i) {
+            __m256i v = _mm256_xor_si256(a[i], _mm256_srli_epi64(a[i], 47));
+            v = _mm256_xor_si256(v, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(key) + i));
+            const __m256i lo = _mm256_mul_epu32(v, prime);
+            const __m256i hi =
+                _mm256_mul_epu32(_mm256_shuffle_epi32(v, _MM_SHUFFLE(0, 3, 0, 1)), prime);
+            a[i] = _mm256_add_epi64(lo, _mm256_slli_epi64(hi, 32));
+        }
+    }
+    const std::size_t stripes = ((size - 1) - blocks * kXxh3Block) / kXxh3Stripe;
+    for (std::size_t s = 0; s < stripes; ++s)
+        stripe(in + blocks * kXxh3Block + s * kXxh3Stripe, secret + s * 8);
+    stripe(in + size - kXxh3Stripe, secret + kXxh3SecretSize - kXxh3Stripe - 7);
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(acc), a[0]);
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(acc) + 1, a[1]);
+}
+
+inline bool cpu_has_avx2() {
+    static const bool has = __builtin_cpu_supports("avx2");
+    return has;
+}
+#endif
+
+}  // namespace detail
+
+/// XXH3-64 of the `size` > 240 bytes at `data` with a kXxh3SecretSize-byte `secret`: the digest
+/// of libxxhash's XXH3_64bits_withSecret (its long-input path). `allow_avx2 = false` forces the
+/// SSE2 (or scalar) loop, for the tests.
+inline std::uint64_t xxh3_64_long(const void* data, std::size_t size, const unsigned char* secret,
+                                  bool allow_avx2 = true) {
+    using namespace detail;
+    const auto* in = static_cast<const unsigned char*>(data);
+    alignas(16) std::uint64_t acc[8] = {kXxPrime32_3, kXxPrime1,    kXxPrime2, kXxPrime3,
+                                        kXxPrime4,    kXxPrime32_2, kXxPrime5, kXxPrime32_1};
+#if defined(REBALANCING_XXH3_AVX2)
+    if (allow_avx2 && cpu_has_avx2())
+        xxh3_accumulate_avx2(acc, in, size, secret);
+    else
+        xxh3_accumulate(acc, in, size, secret);
+#else
+    static_cast<void>(allow_avx2);
+    xxh3_accumulate(acc, in, size, secret);
+#endif
     std::uint64_t h = static_cast<std::uint64_t>(size) * kXxPrime1;
     const unsigned char* merge = secret + 11;
     for (int i = 0; i < 4; ++i)
