@@ -258,7 +258,10 @@ def _check_psd(arr: np.ndarray, scale: float, name: str) -> None:
     # Cholesky of Σ + jitter·I succeeds iff every eigenvalue exceeds -jitter (up to rounding).
     # LAPACK's dpotrf through scipy: several times faster here than numpy.linalg.cholesky.
     jitter = PSD_TOL * scale
-    shifted = arr + jitter * np.eye(arr.shape[0])
+    # One n x n temporary (dpotrf overwrites it), not two: arr + jitter * np.eye(n) would build
+    # the identity as well. The same values: off the diagonal x + 0.0 is x.
+    shifted = arr.copy()
+    shifted[np.diag_indices_from(shifted)] += jitter
     _, info = scipy.linalg.lapack.dpotrf(shifted, lower=False, clean=False, overwrite_a=True)
     if info != 0:
         smallest = float(scipy.linalg.eigvalsh(arr, subset_by_index=[0, 0])[0])
