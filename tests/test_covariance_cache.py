@@ -6,7 +6,10 @@ from __future__ import annotations
 import ctypes
 import ctypes.util
 import gc
+import os
+import signal
 import threading
+import time
 import weakref
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -255,3 +258,32 @@ def test_concurrent_calls_from_threads() -> None:
     info = cv.verified_cache_info()
     assert info.currsize <= info.maxsize
     assert info.hits + info.misses == 160
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
+def test_forked_child_is_not_blocked_by_a_lock_held_at_fork() -> None:
+    # A fork while another thread holds the cache's lock (simulated: held here) must not leave
+    # the child's cache locked for ever.
+    cov = _psd(11)
+    _rebalance(cov)
+    with cv._VERIFIED._lock:
+        pid = os.fork()
+        if pid == 0:  # pragma: no cover - runs in the child
+            ok = False
+            try:
+                _rebalance(cov)
+                ok = cv.verified_cache_info().hits == 1
+            finally:
+                os._exit(0 if ok else 1)
+    # A child blocked on the lock never ends: give it a minute, then end it and fail.
+    deadline = time.monotonic() + 60.0
+    while True:
+        done, status = os.waitpid(pid, os.WNOHANG)
+        if done:
+            break
+        if time.monotonic() > deadline:
+            os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
+            pytest.fail("the forked child is blocked on the cache's lock")
+        time.sleep(0.01)
+    assert os.waitstatus_to_exitcode(status) == 0

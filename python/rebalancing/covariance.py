@@ -311,6 +311,13 @@ class _VerifiedCache:
         self._lock = threading.Lock()
         self._hits = 0
         self._misses = 0
+        # A fork while another thread held the lock would leave the child's copy locked for
+        # ever (multiprocessing's default start method on Linux): the child takes a new one.
+        if hasattr(os, "register_at_fork"):
+            os.register_at_fork(after_in_child=self._new_lock)
+
+    def _new_lock(self) -> None:
+        self._lock = threading.Lock()
 
     def get(self, key: tuple[int, int]) -> tuple[float, float] | None:
         with self._lock:
@@ -395,9 +402,8 @@ def as_covariance(cov: Any, n: int, name: str = "cov") -> Covariance:
     semidefinite -- unless the same values passed the checks in one of the last
     :data:`VERIFIED_CACHE_SIZE` distinct matrices of at least 32 assets: then only a one-pass
     fingerprint of its bytes is paid (about 0.2 ms at n = 1000 against 20 ms or more for the
-    checks).
-    A matrix changed in any element since, even in place, is checked again. The cache is shared
-    by all threads and keeps no matrix alive.
+    checks). A matrix changed in any element since, even in place, is checked again. The cache
+    is shared by all threads and keeps no matrix alive.
     """
     checked = (
         cov if isinstance(cov, DenseCovariance | FactorModel) else _dense_checked_once(cov, name)
