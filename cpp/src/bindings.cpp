@@ -443,6 +443,20 @@ PYBIND11_MODULE(_core, m) {
         },
         py::arg("cov"), "(max|cov_ij|, a bound on the spectral norm of cov), in one pass each.");
     m.def(
+        "max_asymmetry",
+        [](const Array& cov) {
+            if (cov.ndim() != 2 || cov.shape(0) != cov.shape(1))
+                throw std::invalid_argument("cov must be a square matrix");
+            const auto n = static_cast<std::size_t>(cov.shape(0));
+            double out;
+            {
+                ReleaseGil release;
+                out = rebalancing::max_asymmetry(cov.data(), n);
+            }
+            return out;
+        },
+        py::arg("cov"), "max |cov_ij - cov_ji|, tile by tile (no n x n temporary).");
+    m.def(
         "fingerprint",
         [](const py::buffer& data, const py::bytes& secret) {
             const std::string key = secret;

@@ -950,6 +950,25 @@ void test_xxh3_vectors() {
           "fingerprint of 240 bytes is xxh64");
 }
 
+void test_max_asymmetry() {
+    // Tile by tile equals the plain double loop, across tile boundaries (32) and at the corners.
+    std::mt19937_64 rng(12);
+    std::normal_distribution<double> normal;
+    for (std::size_t n : {std::size_t{0}, std::size_t{1}, std::size_t{31}, std::size_t{32},
+                          std::size_t{33}, std::size_t{70}}) {
+        std::vector<double> a(n * n);
+        for (double& v : a) v = normal(rng);
+        double expected = 0.0;
+        for (std::size_t i = 0; i < n; ++i)
+            for (std::size_t j = 0; j < n; ++j)
+                expected = std::max(expected, std::abs(a[i * n + j] - a[j * n + i]));
+        check(max_asymmetry(a.data(), n) == expected, "max_asymmetry, n = " + std::to_string(n));
+        for (std::size_t i = 0; i < n; ++i)
+            for (std::size_t j = 0; j < i; ++j) a[i * n + j] = a[j * n + i];
+        check(max_asymmetry(a.data(), n) == 0.0, "max_asymmetry of a symmetric matrix");
+    }
+}
+
 int main() {
     test_prox_matches_bisection();
     test_certificate_is_a_valid_bound();
@@ -957,6 +976,7 @@ int main() {
     test_edge_cases();
     test_rank_deficient_and_ill_conditioned();
     test_dense_stats();
+    test_max_asymmetry();
     test_xxh64_vectors();
     test_xxh3_vectors();
     test_linear_program_ties_under_rounding();

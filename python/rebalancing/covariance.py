@@ -75,7 +75,9 @@ class DenseCovariance:
             raise ValueError(f"{name} must have the same tickers as rows and columns")
         arr = as_matrix(matrix, name)
         scale, eigenvalue_bound = _core.dense_stats(arr)
-        asym = float(np.max(np.abs(arr - arr.T))) if arr.size else 0.0
+        # In the core, tile by tile: numpy's max(abs(arr - arr.T)) makes two n x n temporaries
+        # and reads arr.T across rows (5-18 ms at n = 1000-2000, against 1.5-8 ms); the same value.
+        asym = _core.max_asymmetry(arr)
         if asym > SYMMETRY_TOL * max(scale, np.finfo(float).tiny):
             raise ValueError(
                 f"{name} must be symmetric: max |Σ - Σᵀ| = {asym:.3g} "
