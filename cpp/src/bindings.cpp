@@ -14,6 +14,7 @@
 #include "rebalancing/batch.hpp"
 #include "rebalancing/covariance.hpp"
 #include "rebalancing/drift.hpp"
+#include "rebalancing/fingerprint.hpp"
 #include "rebalancing/prox.hpp"
 #include "rebalancing/solver.hpp"
 
@@ -455,6 +456,50 @@ PYBIND11_MODULE(_core, m) {
             return py::make_tuple(s.max_abs, s.eigenvalue_bound);
         },
         py::arg("cov"), "(max|cov_ij|, a bound on the spectral norm of cov), in one pass each.");
+    m.def(
+        "max_asymmetry",
+        [](const Array& cov) {
+            if (cov.ndim() != 2 || cov.shape(0) != cov.shape(1))
+                throw std::invalid_argument("cov must be a square matrix");
+            const auto n = static_cast<std::size_t>(cov.shape(0));
+            double out;
+            {
+                ReleaseGil release;
+                out = rebalancing::max_asymmetry(cov.data(), n);
+            }
+            return out;
+        },
+        py::arg("cov"), "max |cov_ij - cov_ji|, tile by tile (no n x n temporary).");
+    m.def(
+        "fingerprint",
+        [](const py::buffer& data, const py::bytes& secret) {
+            const std::string key = secret;
+            if (key.size() != rebalancing::kXxh3SecretSize)
+                throw std::invalid_argument("fingerprint needs a secret of " +
+                                            std::to_string(rebalancing::kXxh3SecretSize) +
+                                            " bytes");
+            const py::buffer_info info = data.request();
+            // Hashing the bytes in memory order means nothing unless that order is the array's:
+            // a strided view would hash bytes that are not its elements.
+            auto expected = info.itemsize;
+            for (auto d = info.ndim; d-- > 0;) {
+                if (info.shape[d] != 1 && info.strides[d] != expected)
+                    throw std::invalid_argument("fingerprint needs a C-contiguous buffer");
+                expected *= info.shape[d];
+            }
+            const auto bytes = static_cast<std::size_t>(info.size * info.itemsize);
+            std::uint64_t h;
+            {
+                ReleaseGil release;
+                h = rebalancing::fingerprint(info.ptr, bytes,
+                                             reinterpret_cast<const unsigned char*>(key.data()));
+            }
+            return h;
+        },
+        py::arg("data"), py::arg("secret"),
+        "XXH3-64 (XXH64 up to 240 bytes) of a C-contiguous buffer's bytes under a 192-byte "
+        "secret, in one pass with the GIL released: detects a matrix changed in place since it "
+        "was verified.");
     m.def(
         "max_drift",
         [](const Array& current, const Array& target) {

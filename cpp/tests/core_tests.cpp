@@ -7,11 +7,13 @@
 #include <atomic>
 #include <cmath>
 #include <cstdio>
+#include <cstring>
 #include <functional>
 #include <random>
 #include <stdexcept>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "rebalancing/backtest.hpp"
@@ -19,6 +21,7 @@
 #include "rebalancing/certificate.hpp"
 #include "rebalancing/covariance.hpp"
 #include "rebalancing/drift.hpp"
+#include "rebalancing/fingerprint.hpp"
 #include "rebalancing/parallel.hpp"
 #include "rebalancing/prox.hpp"
 #include "rebalancing/solver.hpp"
@@ -929,6 +932,77 @@ void test_backtest_flows_by_hand() {
 
 }  // namespace
 
+void test_xxh64_vectors() {
+    // Digests from the reference implementation (libxxhash 0.8.1's XXH64): the published empty
+    // and "abc" vectors, and bytes (31 i + 7) mod 256 around the 32-byte stripe boundary and
+    // with an odd tail, at seed 0 and another seed.
+    check(xxh64("", 0, 0) == 0xEF46DB3751D8E999ULL, "xxh64 of nothing");
+    check(xxh64("abc", 3, 0) == 0x44BC2CF5AD770999ULL, "xxh64 of abc");
+    struct Case {
+        std::size_t size;
+        std::uint64_t seed, digest;
+    };
+    const Case cases[] = {
+        {31, 0, 0x4A74F3A1A39AD4A1ULL},   {31, 0x9E3779B97F4A7C15ULL, 0x8137041F5AF88413ULL},
+        {32, 0, 0x8D57D6A4671CC43DULL},   {32, 0x9E3779B97F4A7C15ULL, 0x184EBCF3745CD46CULL},
+        {100, 0, 0xEFA0AD2D3E70C151ULL},  {100, 0x9E3779B97F4A7C15ULL, 0xBC7AB33BE7528C18ULL},
+        {1003, 0, 0x6225F49ABC0F2191ULL}, {1003, 0x9E3779B97F4A7C15ULL, 0x9C4DE1BA3A98E781ULL},
+    };
+    std::vector<unsigned char> bytes(1003);
+    for (std::size_t i = 0; i < bytes.size(); ++i)
+        bytes[i] = static_cast<unsigned char>((i * 31 + 7) & 0xFF);
+    for (const Case& c : cases)
+        check(xxh64(bytes.data(), c.size, c.seed) == c.digest,
+              "xxh64 of " + std::to_string(c.size) + " bytes, seed " + std::to_string(c.seed));
+}
+
+void test_xxh3_vectors() {
+    // Digests of libxxhash 0.8.1's XXH3_64bits_withSecret for the bytes (31 i + 7) mod 256 and
+    // the secret (131 i + 17) mod 256: at the first length past XXH3's short inputs, stripe and
+    // block (1024-byte) boundaries and an odd length. fingerprint() is XXH3 there and XXH64
+    // seeded with the secret's first 8 bytes up to 240 bytes.
+    std::vector<unsigned char> secret(kXxh3SecretSize), bytes(4999);
+    for (std::size_t i = 0; i < secret.size(); ++i)
+        secret[i] = static_cast<unsigned char>((i * 131 + 17) & 0xFF);
+    for (std::size_t i = 0; i < bytes.size(); ++i)
+        bytes[i] = static_cast<unsigned char>((i * 31 + 7) & 0xFF);
+    const std::pair<std::size_t, std::uint64_t> cases[] = {
+        {241, 0x7DCA6C8F1E24BE1BULL},  {256, 0xC14F8D538DAE3CFCULL},  {1024, 0x5C566EBF593FFEEFULL},
+        {1025, 0xE8024B06B7FACCFEULL}, {4999, 0x316C3DA5ACBA6B70ULL},
+    };
+    for (const auto& [size, digest] : cases) {
+        check(xxh3_64_long(bytes.data(), size, secret.data()) == digest,
+              "xxh3 of " + std::to_string(size) + " bytes");
+        check(xxh3_64_long(bytes.data(), size, secret.data(), false) == digest,
+              "xxh3 without avx2 of " + std::to_string(size) + " bytes");
+        check(fingerprint(bytes.data(), size, secret.data()) == digest,
+              "fingerprint of " + std::to_string(size) + " bytes is xxh3");
+    }
+    std::uint64_t seed = 0;
+    std::memcpy(&seed, secret.data(), sizeof seed);
+    check(fingerprint(bytes.data(), 240, secret.data()) == xxh64(bytes.data(), 240, seed),
+          "fingerprint of 240 bytes is xxh64");
+}
+
+void test_max_asymmetry() {
+    // Tile by tile equals the plain double loop, across tile boundaries (32) and at the corners.
+    std::mt19937_64 rng(12);
+    std::normal_distribution<double> normal;
+    for (std::size_t n : {std::size_t{0}, std::size_t{1}, std::size_t{31}, std::size_t{32},
+                          std::size_t{33}, std::size_t{70}}) {
+        std::vector<double> a(n * n);
+        for (double& v : a) v = normal(rng);
+        double expected = 0.0;
+        for (std::size_t i = 0; i < n; ++i)
+            for (std::size_t j = 0; j < n; ++j)
+                expected = std::max(expected, std::abs(a[i * n + j] - a[j * n + i]));
+        check(max_asymmetry(a.data(), n) == expected, "max_asymmetry, n = " + std::to_string(n));
+        for (std::size_t i = 0; i < n; ++i)
+            for (std::size_t j = 0; j < i; ++j) a[i * n + j] = a[j * n + i];
+        check(max_asymmetry(a.data(), n) == 0.0, "max_asymmetry of a symmetric matrix");
+    }
+}
+
 int main() {
     test_prox_matches_bisection();
     test_certificate_is_a_valid_bound();
@@ -937,6 +1011,9 @@ int main() {
     test_rank_deficient_and_ill_conditioned();
     test_rank_deficient_small_certified();
     test_dense_stats();
+    test_max_asymmetry();
+    test_xxh64_vectors();
+    test_xxh3_vectors();
     test_linear_program_ties_under_rounding();
     test_drift_against_naive_loop();
     test_parallel_for();

@@ -92,6 +92,30 @@ inline DenseStats dense_stats(const double* a, std::size_t n) {
     return out;
 }
 
+/// max_ij |a_ij - a_ji| of the row-major n x n matrix a: the symmetry check of a dense
+/// covariance. Tile by tile (kTile x kTile blocks above the diagonal against their mirror
+/// blocks below it), so that reading a column of the mirror block stays within a few cache
+/// lines instead of striding across the whole matrix: one pass over each triangle. The value
+/// equals numpy's max(abs(a - a.T)) exactly (x - y is -(y - x) in IEEE arithmetic).
+inline double max_asymmetry(const double* a, std::size_t n) {
+    constexpr std::size_t kTile = 32;
+    double out = 0.0;
+    for (std::size_t bi = 0; bi < n; bi += kTile) {
+        const std::size_t ei = std::min(n, bi + kTile);
+        for (std::size_t bj = bi; bj < n; bj += kTile) {
+            const std::size_t ej = std::min(n, bj + kTile);
+            for (std::size_t i = bi; i < ei; ++i) {
+                const double* row = a + i * n;
+                for (std::size_t j = std::max(bj, i + 1); j < ej; ++j) {
+                    const double d = std::abs(row[j] - a[j * n + i]);
+                    out = d > out ? d : out;
+                }
+            }
+        }
+    }
+    return out;
+}
+
 /// A dense symmetric n x n matrix in row-major order. Non-owning: the caller keeps the memory
 /// alive (the Python binding passes numpy's buffer without copying it). Its DenseStats are
 /// computed on construction unless given (the Python layer computes them once per matrix).
