@@ -22,15 +22,17 @@ import copy
 import os
 import threading
 from collections import OrderedDict
+from collections.abc import Mapping
 from typing import Any, NamedTuple
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 import scipy.linalg
 import scipy.linalg.lapack
 
 from rebalancing import _core
-from rebalancing._validation import as_float_array, as_matrix
+from rebalancing._validation import align_to_tickers, as_float_array, as_labelled, as_matrix
 
 __all__ = [
     "VERIFIED_CACHE_SIZE",
@@ -76,7 +78,9 @@ class DenseCovariance:
     <Status.OPTIMAL: 'optimal'>
     """
 
-    def __init__(self, matrix: Any, *, check_psd: bool = True, name: str = "cov") -> None:
+    def __init__(
+        self, matrix: npt.ArrayLike | pd.DataFrame, *, check_psd: bool = True, name: str = "cov"
+    ) -> None:
         self.tickers: pd.Index | None = matrix.index if isinstance(matrix, pd.DataFrame) else None
         if isinstance(matrix, pd.DataFrame) and not matrix.index.equals(matrix.columns):
             raise ValueError(f"{name} must have the same tickers as rows and columns")
@@ -159,7 +163,12 @@ class FactorModel:
     <Status.OPTIMAL: 'optimal'>
     """
 
-    def __init__(self, loadings: Any, factor_cov: Any, specific_var: Any) -> None:
+    def __init__(
+        self,
+        loadings: npt.ArrayLike | pd.DataFrame,
+        factor_cov: npt.ArrayLike | pd.DataFrame,
+        specific_var: npt.ArrayLike | pd.Series | Mapping[Any, float],
+    ) -> None:
         self.tickers: pd.Index | None = (
             loadings.index if isinstance(loadings, pd.DataFrame) else None
         )
@@ -173,19 +182,12 @@ class FactorModel:
                 f"factor_cov must have shape ({k}, {k}) to match loadings' {k} factors, "
                 f"got ({f.n}, {f.n})"
             )
+        specific_var = as_labelled(specific_var)
         if isinstance(specific_var, pd.Series):
             if self.tickers is None:
                 raise ValueError("specific_var is labelled by ticker but loadings is not")
-            if not specific_var.index.equals(self.tickers):
-                if set(specific_var.index) != set(self.tickers):
-                    raise ValueError("specific_var tickers do not match the loadings' tickers")
-                specific_var = specific_var.loc[self.tickers]
-        d = np.asarray(
-            specific_var.to_numpy() if isinstance(specific_var, pd.Series) else specific_var
-        )
-        if d.dtype == object or d.dtype.kind not in "iuf":
-            raise TypeError(f"specific_var must hold real numbers, got dtype {d.dtype}")
-        d = np.asarray(d, dtype=np.float64, order="C")
+            specific_var = align_to_tickers(specific_var, self.tickers, "specific_var", "loadings")
+        d = as_float_array(specific_var, "specific_var")
         if d.shape != (n,):
             raise ValueError(
                 f"specific_var must have shape ({n},) like loadings' rows, got {d.shape}"
@@ -258,9 +260,7 @@ def _positions(have: pd.Index, want: pd.Index) -> np.ndarray:
 
 
 def _finite_matrix(value: Any, name: str) -> np.ndarray:
-    arr = np.asarray(value.to_numpy() if isinstance(value, pd.DataFrame) else value)
-    if arr.dtype == object or arr.dtype.kind not in "iuf":
-        raise TypeError(f"{name} must hold real numbers, got dtype {arr.dtype}")
+    arr = as_float_array(value, name)  # ragged lists and text are clear errors naming `name`
     if arr.ndim != 2:
         raise ValueError(f"{name} must be two-dimensional, got shape {arr.shape}")
     arr = np.asarray(arr, dtype=np.float64, order="C")
