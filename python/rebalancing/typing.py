@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Protocol, TypeAlias
 
 import numpy as np
@@ -30,6 +31,7 @@ else:
 
 __all__ = [
     "Accounts",
+    "Amount",
     "Covariance",
     "DateLike",
     "Executor",
@@ -68,6 +70,10 @@ Groups: TypeAlias = npt.ArrayLike | _Series | Mapping[Any, Hashable]
 SellCurves: TypeAlias = (
     Mapping[Any, Sequence[tuple[float, float]]] | Sequence[Sequence[tuple[float, float]] | None]
 )
+
+#: Money or a number of shares: ``Decimal``, ``int`` or a decimal string (binary floats are
+#: refused where exact amounts are kept, as in the tax ledger).
+Amount: TypeAlias = Decimal | int | str
 
 #: A calendar date.
 DateLike: TypeAlias = str | dt.date | pd.Timestamp | np.datetime64

@@ -65,6 +65,7 @@ import pandas as pd
 from rebalancing.tax._inputs import CONTEXT, ZERO, as_date, as_name, as_nonnegative, tidy
 from rebalancing.tax.ledger import SHARE_QUANTUM, Block, Ledger, Sale
 from rebalancing.tax.lots import Lot, SubstituteLots
+from rebalancing.typing import Amount, DateLike
 
 __all__ = ["HarvestResult", "Trade", "WouldWash", "harvest", "swap_back"]
 
@@ -311,11 +312,11 @@ def _sell_order(
 def harvest(
     ledger: Ledger,
     prices: Mapping[str, Any] | pd.Series,
-    date: Any,
+    date: DateLike,
     substitutes: Mapping[str, str | Sequence[str]],
     *,
-    min_loss_usd: Any = 0,
-    min_loss_pct: Any = 0,
+    min_loss_usd: Amount = 0,
+    min_loss_pct: Amount = 0,
     account: str | Sequence[str] | None = None,
     recent: str = "sell",
     whole_shares: bool = False,
@@ -605,9 +606,9 @@ def _execute(
 def swap_back(
     ledger: Ledger,
     prices: Mapping[str, Any] | pd.Series,
-    date: Any,
+    date: DateLike,
     *,
-    max_gain_usd: Any = 0,
+    max_gain_usd: Amount = 0,
     account: str | Sequence[str] | None = None,
     whole_shares: bool = False,
     apply: bool = False,

@@ -24,9 +24,10 @@ from __future__ import annotations
 
 import calendar
 import datetime as dt
-from typing import Any, Literal
+from typing import Literal
 
 from rebalancing.tax._inputs import as_date
+from rebalancing.typing import DateLike
 
 __all__ = ["first_long_term_date", "holding_term", "is_long_term"]
 
@@ -41,7 +42,7 @@ def _first_long_term(acquired: dt.date) -> dt.date:
     return dt.date(year, start.month, start.day)
 
 
-def first_long_term_date(acquired: Any) -> dt.date:
+def first_long_term_date(acquired: DateLike) -> dt.date:
     """The first sale date on which a lot acquired on ``acquired`` is long-term.
 
     Parameters
@@ -64,7 +65,7 @@ def first_long_term_date(acquired: Any) -> dt.date:
     return _first_long_term(as_date(acquired, "acquired"))
 
 
-def is_long_term(acquired: Any, sold: Any) -> bool:
+def is_long_term(acquired: DateLike, sold: DateLike) -> bool:
     """True iff a lot acquired on ``acquired`` and sold on ``sold`` is a long-term holding.
 
     Raises
@@ -85,7 +86,7 @@ def is_long_term(acquired: Any, sold: Any) -> bool:
     return sale >= _first_long_term(acq)
 
 
-def holding_term(acquired: Any, sold: Any) -> Literal["short", "long"]:
+def holding_term(acquired: DateLike, sold: DateLike) -> Literal["short", "long"]:
     """``"long"`` if :func:`is_long_term` else ``"short"``.
 
     Examples

@@ -57,6 +57,8 @@ from rebalancing.tax.ledger import SHARE_QUANTUM, Ledger
 if TYPE_CHECKING:
     from rebalancing.tax._rows import LotRow, TradeRow
 
+from rebalancing.typing import Amount, Covariance, DateLike, PerAsset
+
 __all__ = ["TaxAwareResult", "tax_aware_rebalance"]
 
 TRADE_COLUMNS = [
@@ -148,18 +150,18 @@ def tax_aware_rebalance(
     ledger: Ledger,
     prices: Mapping[str, Any] | pd.Series,
     target: pd.Series,
-    cov: Any,
-    date: Any,
+    cov: Covariance,
+    date: DateLike,
     *,
     lam: float = 1.0,
     account: str | None = None,
-    short_term_rate: Any = "0.37",
-    long_term_rate: Any = "0.20",
-    costs: Any = 0.0,
-    buy_costs: Any = None,
-    sell_costs: Any = None,
-    lower: Any = 0.0,
-    upper: Any = 1.0,
+    short_term_rate: Amount | float = "0.37",
+    long_term_rate: Amount | float = "0.20",
+    costs: PerAsset = 0.0,
+    buy_costs: PerAsset | None = None,
+    sell_costs: PerAsset | None = None,
+    lower: PerAsset = 0.0,
+    upper: PerAsset = 1.0,
     loss_benefit: Literal["sell-only", "cap"] = "sell-only",
     whole_shares: bool = False,
     apply: bool = False,
