@@ -12,10 +12,11 @@ given separately).
 
 Certification: every result carries ``gap``, an upper bound on F(w) − F* obtained from the
 linearised dual (see ``cpp/include/rebalancing/certificate.hpp``). ``status == "optimal"``
-(:class:`~rebalancing.Status`) means ``gap <= max(tol * |F(w)|, abs_tol)`` with the tolerances
-of :class:`~rebalancing.Settings`: relative to the objective, with an absolute floor ``abs_tol``
-(default 1e-15) for objectives near zero. The bound is exact up to the floating-point rounding of
-the gradient 2λΣ(w − w*).
+(:class:`~rebalancing.Status`) means ``gap <= max(tol * |F(w)|, abs_tol, rounding floor)`` with
+the tolerances of :class:`~rebalancing.Settings`: relative to the objective, with an absolute
+floor ``abs_tol`` (default 1e-15) for objectives near zero, and the rounding error of the computed
+gap itself as the last floor (``docs/solver.md``). The bound is exact up to the floating-point
+rounding of the gradient 2λΣ(w − w*).
 
 Units: weights are fractions of the portfolio; costs are fractions of the amount traded
 (0.001 = 10 bp), the library's one convention for money per amount traded.
