@@ -43,7 +43,13 @@ NONSENSE: dict[str, Any] = {
     "text array": np.array(["a", "b", "c"]),
 }
 #: Values some arguments accept.
-MAYBE: dict[str, Any] = {"none": None, "negative": -1.0, "empty": [], "mapping": {"ZZ": 1.0}}
+MAYBE: dict[str, Any] = {
+    "none": None,
+    "negative": -1.0,
+    "empty": [],
+    "mapping": {"ZZ": 1.0},
+    "huge": 10**30,  # beyond any 64-bit counter of the core
+}
 
 
 def _drift_report() -> rb.DriftReport:
@@ -156,6 +162,9 @@ ALIASES = {
     "current_weights": ("current",),
     "target_weights": ("target",),
     "matrix": ("cov",),  # DenseCovariance(matrix) names what it holds: a covariance
+    # A valid but absurd impact coefficient ends the backtest with the date the costs exceed
+    # the value on: the message names the consequence.
+    "coefficient": ("trading costs",),
 }
 #: Arguments for which a boolean, or a text, is a valid value.
 BOOLEAN = {"polish"}

@@ -234,11 +234,19 @@ def check_scalar(value: Any, name: str, *, minimum: float, strict: bool = False)
     return v
 
 
-def check_count(value: Any, name: str, *, minimum: int, meaning: str = "") -> int:
-    """An integer (not a bool) ``>= minimum``, as an int; ``meaning`` is added to the message."""
-    if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < minimum:
+def check_count(
+    value: Any, name: str, *, minimum: int, meaning: str = "", maximum: int = 2**63 - 1
+) -> int:
+    """An integer (not a bool) in ``[minimum, maximum]``, as an int; ``meaning`` is added to the
+    message. The default maximum is what the core's 64-bit counters hold."""
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int | np.integer)
+        or not minimum <= value <= maximum
+    ):
         extra = f" ({meaning})" if meaning else ""
-        raise ValueError(f"{name} must be an integer >= {minimum}{extra}, got {value!r}")
+        bound = f">= {minimum}" if maximum == 2**63 - 1 else f"in [{minimum}, {maximum}]"
+        raise ValueError(f"{name} must be an integer {bound}{extra}, got {value!r}")
     return int(value)
 
 
