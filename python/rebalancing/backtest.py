@@ -72,6 +72,10 @@ from rebalancing._validation import (
 from rebalancing.costs import Costs, as_cost_model
 from rebalancing.policies import Plan, PlanInputs, Policy
 
+if TYPE_CHECKING:  # matplotlib is an optional extra
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
+
 if sys.version_info >= (3, 11):
     from typing import Unpack
 elif TYPE_CHECKING:  # Python 3.10: only type checkers need it (annotations are not evaluated)
@@ -155,11 +159,18 @@ class BacktestResult:
         """The number of periods in which the policy traded."""
         return int(np.count_nonzero(self.raw["traded"]))
 
-    def plot(self, kind: str = "nav", ax: Any = None, **kwargs: Any) -> Any:
+    def plot(
+        self,
+        kind: Literal["nav", "drift", "weights", "costs"] = "nav",
+        ax: Axes | None = None,
+        *,
+        resample: str | None = None,
+    ) -> Figure:
         """Plot this backtest over time: ``"nav"``, ``"drift"``, ``"weights"`` or ``"costs"``
         (:func:`rebalancing.plots.plot_backtest`; needs the ``[plot]`` extra). Returns the
         figure, drawn on ``ax`` if given; the matplotlib backend is left alone."""
-        return plots.plot_backtest(self, kind, ax, **kwargs)
+        figure: Figure = plots.plot_backtest(self, kind, ax, resample=resample)
+        return figure
 
     def _frame(self, values: np.ndarray) -> pd.DataFrame:
         return pd.DataFrame(np.array(values), index=self.index, columns=self.tickers)

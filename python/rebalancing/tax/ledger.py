@@ -90,6 +90,7 @@ from rebalancing.tax.lots import ACCOUNT_KINDS, Event, GroupState, Lot, Piece, S
 from rebalancing.tax.relief import METHODS, normalize_spec
 from rebalancing.tax.store import LedgerStore
 from rebalancing.tax.wash import WINDOW
+from rebalancing.typing import Amount, DateLike
 
 __all__ = ["SHARE_QUANTUM", "Acquisition", "Block", "Holdings", "Ledger", "Sale"]
 
@@ -548,10 +549,10 @@ class Ledger:
 
     def buy(
         self,
-        date: Any,
+        date: DateLike,
         ticker: str,
-        shares: Any,
-        price: Any,
+        shares: Amount,
+        price: Amount,
         account: str | None = None,
         *,
         tag: str | None = None,
@@ -579,14 +580,14 @@ class Ledger:
 
     def reinvest(
         self,
-        date: Any,
+        date: DateLike,
         ticker: str,
-        shares: Any,
-        price: Any,
+        shares: Amount,
+        price: Amount,
         account: str | None = None,
         *,
         substitute: str | None = None,
-        substitute_price: Any = None,
+        substitute_price: Amount | None = None,
     ) -> Acquisition:
         """Record a dividend reinvestment (an acquisition for wash-sale purposes).
 
@@ -605,14 +606,14 @@ class Ledger:
 
     def deposit(
         self,
-        date: Any,
+        date: DateLike,
         ticker: str,
-        shares: Any,
-        price: Any,
+        shares: Amount,
+        price: Amount,
         account: str | None = None,
         *,
         substitute: str | None = None,
-        substitute_price: Any = None,
+        substitute_price: Amount | None = None,
     ) -> Acquisition:
         """Record a deposit invested in ``ticker`` (an acquisition for wash-sale purposes).
 
@@ -708,10 +709,10 @@ class Ledger:
 
     def sell(
         self,
-        date: Any,
+        date: DateLike,
         ticker: str,
-        shares: Any,
-        price: Any,
+        shares: Amount,
+        price: Amount,
         method: str = "fifo",
         lots: Mapping[str, Any] | Iterable[tuple[str, Any]] | None = None,
         account: str | None = None,
@@ -830,7 +831,7 @@ class Ledger:
 
     # ------------------------------------------------------------------ blocks
 
-    def block(self, ticker: str, date: Any) -> Block | None:
+    def block(self, ticker: str, date: DateLike) -> Block | None:
         """The block on ``ticker``'s group active on ``date``, if any.
 
         A loss sale in a taxable account on ``S`` blocks the group on ``S … S + 30`` inclusive.
@@ -861,7 +862,7 @@ class Ledger:
         sale = blocks[i][0]
         return Block(self._tickers(key), sale, sale + WINDOW, substitute)
 
-    def can_buy(self, ticker: str, date: Any) -> bool:
+    def can_buy(self, ticker: str, date: DateLike) -> bool:
         """False while a block is active: a purchase on ``date`` would wash a recent loss.
 
         A loss sale on ``S`` (taxable account, any ticker substantially identical to
@@ -869,7 +870,7 @@ class Ledger:
         """
         return self.block(ticker, date) is None
 
-    def blocks(self, date: Any = None) -> pd.DataFrame:
+    def blocks(self, date: DateLike | None = None) -> pd.DataFrame:
         """Blocks active on ``date`` (every block ever created if ``date`` is None)."""
         day = None if date is None else as_date(date, "date")
         rows = []
@@ -1068,7 +1069,7 @@ class Ledger:
             return group.live
         return group.view(self._kinds)
 
-    def holdings(self, as_of: Any = None) -> list[Holdings]:
+    def holdings(self, as_of: DateLike | None = None) -> list[Holdings]:
         """Every group's open lots, read-only, in group order (see :class:`Holdings`).
 
         ``as_of=None``: settled through the latest trade date (like :meth:`lots`). ``as_of`` a
@@ -1082,7 +1083,7 @@ class Ledger:
                 for key in sorted(self._groups)
             ]
 
-    def holding(self, ticker: str, as_of: Any = None) -> Holdings | None:
+    def holding(self, ticker: str, as_of: DateLike | None = None) -> Holdings | None:
         """The :class:`Holdings` of ``ticker``'s group (``None`` if it never held a lot)."""
         day = self._check_as_of(as_of)
         group = self._groups.get(self._key(as_name(ticker, "ticker")))
@@ -1092,7 +1093,7 @@ class Ledger:
             return Holdings(self._tickers(self._key(ticker)), self._state(group, day))
 
     def open_lots(
-        self, account: str | None = None, ticker: str | None = None, as_of: Any = None
+        self, account: str | None = None, ticker: str | None = None, as_of: DateLike | None = None
     ) -> tuple[Lot, ...]:
         """Open lots as immutable :class:`~rebalancing.tax.lots.Lot` records.
 
@@ -1113,7 +1114,7 @@ class Ledger:
         return tuple(_sorted_lots(lots))
 
     def recent_purchases(
-        self, ticker: str, as_of: Any, account: str | None = None
+        self, ticker: str, as_of: DateLike | None, account: str | None = None
     ) -> tuple[Lot, ...]:
         """Open lots that a loss sale of ``ticker`` on ``as_of`` could wash (docs/tax_rules.md §2).
 
