@@ -122,7 +122,9 @@ def test_bad_input_is_named():
         tax_aware_rebalance(ledger, {"A": D("100")}, TARGET, COV, "2024-06-03")
     with pytest.raises(TypeError):
         tax_aware_rebalance(ledger, {"A": 100.0, "B": 100.0}, TARGET, COV, "2024-06-03")
-    with pytest.raises(ValueError, match="cov: no row or column"):
+    with pytest.raises(
+        ValueError, match=r"cov tickers do not match the account's tickers: missing \['B'\]"
+    ):
         tax_aware_rebalance(ledger, PRICES, TARGET, COV.loc[["A"], ["A"]], "2024-06-03")
     with pytest.raises(ValueError, match="unknown account"):
         tax_aware_rebalance(ledger, PRICES, TARGET, COV, "2024-06-03", account="ira")
@@ -132,3 +134,38 @@ def test_bad_input_is_named():
         tax_aware_rebalance(ledger, PRICES, [0.5, 0.5], COV, "2024-06-03")
     with pytest.raises(ValueError, match="loss_benefit"):
         tax_aware_rebalance(ledger, PRICES, TARGET, COV, "2024-06-03", loss_benefit="ignore")
+
+
+def test_per_ticker_inputs_use_the_one_aligner() -> None:
+    # costs, bounds and cov may cover a wider universe than the account (extra tickers are
+    # ignored); a missing ticker is the library's one label error; costs are checked for slips.
+    from decimal import Decimal
+
+    from rebalancing import tax
+
+    ledger = tax.Ledger({"brokerage": "taxable"})
+    ledger.buy("2023-01-03", "A", 100, Decimal("100"))
+    ledger.buy("2023-01-03", "B", 100, Decimal("100"))
+    prices = {"A": Decimal("120"), "B": Decimal("90")}
+    target = pd.Series({"A": 0.5, "B": 0.5})
+    universe = ["A", "B", "C"]
+    cov = pd.DataFrame(np.diag([0.04, 0.03, 0.05]), universe, universe)
+    wide = {"A": 0.001, "B": 0.002, "C": 0.003}
+    args = (ledger, prices, target, cov, "2024-07-01")
+    res = tax.tax_aware_rebalance(*args, lam=10.0, costs=wide)
+    narrow = tax.tax_aware_rebalance(
+        ledger,
+        prices,
+        target,
+        cov.loc[["A", "B"], ["A", "B"]],
+        "2024-07-01",
+        lam=10.0,
+        costs=pd.Series({"B": 0.002, "A": 0.001}),
+    )
+    pd.testing.assert_series_equal(res.solution.weights, narrow.solution.weights)
+    with pytest.raises(
+        ValueError, match=r"costs tickers do not match the account's tickers: missing \['B'\]"
+    ):
+        tax.tax_aware_rebalance(*args, lam=10.0, costs={"A": 0.001})
+    with pytest.raises(ValueError, match="costs is a fraction of the amount traded"):
+        tax.tax_aware_rebalance(*args, lam=10.0, costs=10)

@@ -148,9 +148,16 @@ def as_labelled(value: Any) -> Any:
 
 
 def check_labels(
-    index: pd.Index, reference: pd.Index, name: str, ref_name: str, what: str = "tickers"
+    index: pd.Index,
+    reference: pd.Index,
+    name: str,
+    ref_name: str,
+    what: str = "tickers",
+    *,
+    allow_extra: bool = False,
 ) -> None:
-    """``index`` must hold the same unique labels as ``reference``, in any order.
+    """``index`` must hold the same unique labels as ``reference``, in any order (or at least
+    them, with ``allow_extra``: a price list or a covariance may cover a wider universe).
 
     The one wording of every label error in the library: ``"<name> has duplicate tickers: [...]"``
     or ``"<name> tickers do not match <ref_name>: missing [...], unexpected [...]"``.
@@ -161,26 +168,30 @@ def check_labels(
     if index.equals(reference):
         return
     missing = reference.difference(index).tolist()[:5]
-    extra = index.difference(reference).tolist()[:5]
-    if missing or extra or len(index) != len(reference):
-        raise ValueError(
-            f"{name} {what} do not match {ref_name}: missing {missing}, unexpected {extra}"
-        )
+    extra = [] if allow_extra else index.difference(reference).tolist()[:5]
+    if missing or extra or (len(index) != len(reference) and not allow_extra):
+        unexpected = "" if allow_extra else f", unexpected {extra}"
+        raise ValueError(f"{name} {what} do not match {ref_name}: missing {missing}{unexpected}")
 
 
 def align_to_tickers(
-    value: Any, tickers: pd.Index, name: str, ref_name: str = "the weights"
+    value: Any,
+    tickers: pd.Index,
+    name: str,
+    ref_name: str = "the weights",
+    *,
+    allow_extra: bool = False,
 ) -> Any:
     """``value`` in the order of ``tickers`` when it is labelled: a mapping or Series by ticker
     is reindexed, a square DataFrame (a covariance) is reindexed on both axes; its labels must be
-    exactly ``tickers`` (see :func:`check_labels`). Unlabelled values are returned unchanged
-    (they are positional)."""
+    exactly ``tickers`` (or include them, with ``allow_extra``; see :func:`check_labels`).
+    Unlabelled values are returned unchanged (they are positional)."""
     value = as_labelled(value)
     if isinstance(value, pd.Series):
-        check_labels(value.index, tickers, name, ref_name)
+        check_labels(value.index, tickers, name, ref_name, allow_extra=allow_extra)
         return value if value.index.equals(tickers) else value.reindex(tickers)
     if isinstance(value, pd.DataFrame):
-        check_labels(value.index, tickers, name, ref_name)
+        check_labels(value.index, tickers, name, ref_name, allow_extra=allow_extra)
         if not value.columns.equals(value.index):
             raise ValueError(
                 f"{name} must have the same tickers, in the same order, as rows and columns"

@@ -57,6 +57,13 @@ from rebalancing.tax.ledger import SHARE_QUANTUM, Ledger
 if TYPE_CHECKING:
     from rebalancing.tax._rows import LotRow, TradeRow
 
+from rebalancing._validation import (
+    align_to_tickers,
+    as_float_array,
+    check_costs,
+    check_labels,
+    require_finite,
+)
 from rebalancing.typing import Amount, Covariance, DateLike, PerAsset
 
 __all__ = ["TaxAwareResult", "tax_aware_rebalance"]
@@ -135,14 +142,19 @@ def _rate(value: Any, name: str) -> float:
 
 
 def _per_asset(value: Any, name: str, tickers: pd.Index) -> np.ndarray:
-    if isinstance(value, pd.Series):
-        missing = tickers.difference(value.index)
-        if len(missing):
-            raise ValueError(f"{name}: no value for {list(missing)[:5]}")
-        value = value.reindex(tickers)
-    arr: np.ndarray = np.broadcast_to(np.asarray(value, dtype=float), (len(tickers),)).copy()
-    if not np.isfinite(arr).all() or (arr < 0).any():
-        raise ValueError(f"{name} must be finite and non-negative")
+    """A scalar, or a value per ticker (a Series or mapping covering at least the account's and
+    the target's tickers, aligned by the library's one aligner), as a finite, non-negative array;
+    costs are also checked for unit slips."""
+    aligned = align_to_tickers(value, tickers, name, "the account's tickers", allow_extra=True)
+    arr = np.atleast_1d(as_float_array(aligned, name))
+    if arr.shape not in ((1,), (len(tickers),)):
+        raise ValueError(f"{name} must be a scalar or one value per ticker, got shape {arr.shape}")
+    arr = np.broadcast_to(arr, (len(tickers),)).copy()
+    require_finite(arr, name)
+    if (arr < 0).any():
+        raise ValueError(f"{name} must be >= 0, got min {float(arr.min()):g}")
+    if name.endswith("costs"):
+        check_costs(arr, name)
     return arr
 
 
@@ -248,11 +260,11 @@ def tax_aware_rebalance(
     current = pd.Series([float(values[t] / value) for t in tickers], tickers)
     current /= current.sum()
     tgt = target.reindex(tickers).fillna(0.0).astype(float)
-    if isinstance(cov, pd.DataFrame):
-        missing = tickers.difference(cov.index).union(tickers.difference(cov.columns))
-        if len(missing):
-            raise ValueError(f"cov: no row or column for {list(missing)[:5]}")
-        cov = cov.loc[tickers, tickers]
+    if isinstance(cov, pd.DataFrame):  # may cover a wider universe than the account
+        check_labels(cov.columns, cov.index, "cov columns", "its rows")
+        cov = align_to_tickers(
+            cov.loc[:, cov.index], tickers, "cov", "the account's tickers", allow_extra=True
+        )
 
     # Lots of every account (IRA purchases wash too) acquired in the last 30 days, by ticker.
     every = ledger.lots()
