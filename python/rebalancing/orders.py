@@ -230,6 +230,16 @@ class TradeList:
     gap_bp : float
         The gap as tracking error, ``1e4 · sqrt(gap / λ)`` (in bp of the units of Σ; NaN when
         λ = 0): the tracking error whose λ-weighted variance equals the gap.
+
+    Examples
+    --------
+    >>> import rebalancing as rb
+    >>> acct = rb.Account({"A": 3}, cash=100.0, prices={"A": 100.0, "B": 50.0})
+    >>> tl = rb.trade_list(acct, {"A": 0.5, "B": 0.5})
+    >>> tl.orders[["ticker", "side", "shares"]].to_dict("records")
+    [{'ticker': 'A', 'side': 'sell', 'shares': 1.0}, {'ticker': 'B', 'side': 'buy', 'shares': 4.0}]
+    >>> tl.cash_after, tl.gap
+    (0.0, 0.0)
     """
 
     orders: pd.DataFrame
@@ -770,7 +780,7 @@ def _result(p: _Problem, k: _Vector, res: RebalanceResult, tgt: pd.Series) -> Tr
         )
     orders = pd.DataFrame(
         rows, columns=["ticker", "side", "shares", "price", "notional", "est_cost", "reason"]
-    )
+    ).astype({"shares": float, "price": float, "notional": float, "est_cost": float})
     after = pd.Series(p.held + np.sign(k) * shares, index=p.tickers, name="shares")
     cash = _cash_after(p, k)
     worth = pd.concat([after * p.price, pd.Series({CASH: cash})])
