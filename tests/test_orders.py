@@ -375,5 +375,5 @@ def test_bad_trade_list_arguments() -> None:
         rb.trade_list(acct, {"A": 1.0}, mode="buy")
     with pytest.raises(ValueError, match=r"'IRA'.*cov has no row for ticker\(s\) \['A'\]"):
         rb.trade_list(acct, {"A": 1.0}, cov=pd.DataFrame([[1.0]], index=["B"], columns=["B"]))
-    with pytest.raises(TypeError, match="account must be a rebalancing.Account"):
+    with pytest.raises(TypeError, match=r"account must be a rebalancing\.Account"):
         rb.trade_list({"A": 1.0}, {"A": 1.0})  # type: ignore[arg-type]

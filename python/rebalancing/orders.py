@@ -140,7 +140,9 @@ class Account:
                 raise ValueError(f"{who}: prices[{ticker!r}] must be > 0, got {v:g}")
         missing = [t for t in held.index if t not in price.index]
         if missing:
-            raise ValueError(f"{who}: prices has no price for held ticker(s) {missing[:5]}")
+            raise ValueError(
+                f"{who}: prices has no price for ticker(s) {missing[:5]} held in shares"
+            )
         if isinstance(cash, bool | np.bool_) or not isinstance(
             cash, int | float | np.integer | np.floating
         ):
@@ -409,7 +411,10 @@ def _improve(p: _Problem, k: _Vector, max_passes: int = 50) -> _Vector:
             fee_i = p.unit[i] * p.costs[i] * abs(ki)
             slack = _cash_after(p, k) - p.reserve + ki * p.unit[i] + fee_i
             rate = p.unit[i] * (1 + p.costs[i] if slack >= 0 else 1 - p.costs[i])
-            top = min(float(math.floor(slack / rate)), float(p.hi[i]))
+            with np.errstate(all="ignore"):  # a subnormal account value or price overflows
+                bound = slack / rate
+            top = min(float(math.floor(bound)), float(p.hi[i])) if math.isfinite(bound) else p.hi[i]
+            top = float(top)
             m = float(p.min_units[i])
             pieces = [(float(p.lo[i]), min(-m, top)), (0.0, 0.0 if top >= 0 else -1.0), (m, top)]
             cands: set[float] = set()
@@ -417,9 +422,11 @@ def _improve(p: _Problem, k: _Vector, max_passes: int = 50) -> _Vector:
                 if lo_ > hi_:
                     continue
                 cands.update((lo_, hi_))
-                if qa > 0:
+                if qa > 0 and math.isfinite(qa * qb * qc):
                     for sign in (1.0, -1.0):
                         x = ki - (qb + sign * qc) / (2 * qa)
+                        if not math.isfinite(x):
+                            continue
                         for c in (math.floor(x), math.ceil(x)):
                             cands.add(float(min(max(c, lo_), hi_)))
             best_k, best_df = ki, 0.0
@@ -731,11 +738,14 @@ def trade_list(
             f"{who}: cash_reserve {reserve:g} cannot be met: selling all that the mode, lots "
             f"and min_trade allow leaves {_cash_after(p, floor_k):g} after fees"
         )
-    lower = np.append(w0[:-1] if mode == "buy_only" else np.zeros(n), reserve / value)
-    upper = np.append(w0[:-1] if mode == "sell_only" else np.ones(n), 1.0)
+    # The continuous problem relaxes the whole-share one (so its optimum is a lower bound): the
+    # cash floor is loosened by a relative 1e-12 so that round-off in w0 never makes the
+    # bounds infeasible for the solver (a looser relaxation is still a relaxation).
+    floor_cash = reserve / value
     if mode == "buy_only":
-        upper[-1] = max(w0[-1], lower[-1])
-    lower = np.minimum(lower, upper)
+        floor_cash = min(floor_cash, w0[-1])
+    lower = np.append(w0[:-1] if mode == "buy_only" else np.zeros(n), floor_cash * (1 - 1e-12))
+    upper = np.append(w0[:-1] if mode == "sell_only" else np.ones(n), 1.0)
     res = solve(
         w0,
         wt,
@@ -748,12 +758,15 @@ def trade_list(
     )
     cont = np.asarray(res.weights, dtype=float)
     y = (cont[:n] - w0[:n]) * value / unit  # continuous trade in units
-    k = _round(p, y)
-    k = _repair_cash(p, k)
-    k = _improve(p, k)
-    if n <= 40 and not fractional:
-        k = _swaps(p, k)
+    # A subnormal account value overflows u/V in the search's slopes: the candidates that
+    # overflow compare false and are never taken, and every guarantee is checked in full.
+    with np.errstate(over="ignore", invalid="ignore"):
+        k = _round(p, y)
+        k = _repair_cash(p, k)
         k = _improve(p, k)
+        if n <= 40 and not fractional:
+            k = _swaps(p, k)
+            k = _improve(p, k)
     return _result(p, k, res, tgt)
 
 
