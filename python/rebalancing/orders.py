@@ -51,6 +51,10 @@ FRACTIONAL_QUANTUM = 1e-6
 
 _Vector: TypeAlias = np.ndarray
 
+#: Two-asset moves with an exact best response (:func:`_pair_moves`) for up to this many
+#: tickers: O(n²) best responses a round, affordable in Python for small accounts.
+PAIR_MOVES_UP_TO = 20
+
 
 def _who(name: str | None) -> str:
     return "account" if name is None else f"account {name!r}"
@@ -386,66 +390,115 @@ def _gradient(p: _Problem, k: _Vector) -> _Vector:
     return out
 
 
+def _best_response(
+    p: _Problem, k: _Vector, i: int, g: _Vector, cash: float
+) -> tuple[float, float] | None:
+    """The best allowed, cash-feasible k_i with the others fixed, and the change of F (from
+    k_i itself, which counts only if it is feasible); None if no value of k_i is feasible.
+    ``g = Σd`` and ``cash`` (after fees) belong to k.
+
+    Moving k_i by δ moves d by a(eᵢ − e_c), a = δu/V (u the dollars per unit), so F changes by
+    A δ² + B δ + C(|k_i + δ| − |k_i|) with A = λH(u/V)², H = Σᵢᵢ − 2Σᵢc + Σcc,
+    B = 2λ(u/V)(gᵢ − g_c), C = cᵢu/V: convex in δ. Its integer minimum over each allowed piece
+    ([lo, −m], {0}, [m, top], top the cash bound) is at a piece end or next to the piece's
+    stationary point, so a handful of candidates is exact. A ±1-lot move is among them."""
+    u = p.unit[i] / p.value
+    h = p.sigma[i, i] - 2 * p.sigma[i, -1] + p.sigma[-1, -1]
+    qa = p.lam * h * u * u
+    qb = 2 * p.lam * u * (g[i] - g[-1])
+    qc = p.obj_costs[i] * u
+    ki = float(k[i])
+    # Cash bound: k'u(1 ± c) <= slack, the cash of everything else less the reserve
+    # (k'u + cu|k'| is increasing in k', so this is k' <= top).
+    slack = cash - p.reserve + ki * p.unit[i] + p.unit[i] * p.costs[i] * abs(ki)
+    rate = p.unit[i] * (1 + p.costs[i] if slack >= 0 else 1 - p.costs[i])
+    bound = slack / rate
+    top = float(p.hi[i]) if not math.isfinite(bound) else min(math.floor(bound), float(p.hi[i]))
+    m = float(p.min_units[i])
+    pieces = [(float(p.lo[i]), min(-m, top)), (0.0, 0.0 if top >= 0 else -1.0), (m, top)]
+    cands: set[float] = set()
+    for lo_, hi_ in pieces:
+        if lo_ > hi_:
+            continue
+        cands.update((lo_, hi_))
+        if qa > 0 and math.isfinite(qa * qb * qc):
+            for sign in (1.0, -1.0):
+                x = ki - (qb + sign * qc) / (2 * qa)
+                if math.isfinite(x):
+                    cands.update(
+                        float(min(max(c, lo_), hi_)) for c in (math.floor(x), math.ceil(x))
+                    )
+    scored = sorted(
+        (qa * (c - ki) ** 2 + qb * (c - ki) + qc * (abs(c) - abs(ki)), c)
+        for c in cands
+        if _allowed(p, i, c)
+    )
+    for df, c in scored:  # the first that the exact cash confirms (it almost always does)
+        trial = k.copy()
+        trial[i] = c
+        if _cash_after(p, trial) >= p.reserve:
+            return c, (0.0 if c == ki else df)
+    return None
+
+
 def _improve(p: _Problem, k: _Vector, max_passes: int = 50) -> _Vector:
-    """Exact coordinate moves: for each asset in turn, the best allowed, cash-feasible k_i with
-    the others fixed. Moving k_i by δ moves d by a(eᵢ − e_c), a = δu/V (u the dollars per
-    unit), so F changes by A δ² + B δ + C(|k_i + δ| − |k_i|) with A = λH(u/V)²,
-    H = Σᵢᵢ − 2Σᵢc + Σcc, B = 2λ(u/V)(gᵢ − g_c), g = Σd, C = cᵢu/V: convex in δ. Its integer
-    minimum over each allowed piece ([lo, −m], {0}, [m, top], top the cash bound) is at a piece
-    end or next to the piece's stationary point, so a handful of candidates is exact. A ±1-lot
-    move is among the candidates, so this is at least as strong as ±1-lot moves."""
+    """Exact coordinate moves: each asset in turn to its best response (:func:`_best_response`)
+    while F strictly decreases; at least as strong as ±1-lot moves."""
     k = k.copy()
-    v = p.value
     g = _gradient(p, k)
     for _ in range(max_passes):
         improved = False
         for i in range(k.size):
-            u = p.unit[i] / v
-            h = p.sigma[i, i] - 2 * p.sigma[i, -1] + p.sigma[-1, -1]
-            qa = p.lam * h * u * u
-            qb = 2 * p.lam * u * (g[i] - g[-1])
-            qc = p.obj_costs[i] * u
-            ki = float(k[i])
-            # Cash bound: k'u(1 ± c) <= slack, the cash of everything else less the reserve
-            # (k'u + cu|k'| is increasing in k', so this is k' <= top).
-            fee_i = p.unit[i] * p.costs[i] * abs(ki)
-            slack = _cash_after(p, k) - p.reserve + ki * p.unit[i] + fee_i
-            rate = p.unit[i] * (1 + p.costs[i] if slack >= 0 else 1 - p.costs[i])
-            with np.errstate(all="ignore"):  # a subnormal account value or price overflows
-                bound = slack / rate
-            top = min(float(math.floor(bound)), float(p.hi[i])) if math.isfinite(bound) else p.hi[i]
-            top = float(top)
-            m = float(p.min_units[i])
-            pieces = [(float(p.lo[i]), min(-m, top)), (0.0, 0.0 if top >= 0 else -1.0), (m, top)]
-            cands: set[float] = set()
-            for lo_, hi_ in pieces:
-                if lo_ > hi_:
-                    continue
-                cands.update((lo_, hi_))
-                if qa > 0 and math.isfinite(qa * qb * qc):
-                    for sign in (1.0, -1.0):
-                        x = ki - (qb + sign * qc) / (2 * qa)
-                        if not math.isfinite(x):
-                            continue
-                        for c in (math.floor(x), math.ceil(x)):
-                            cands.add(float(min(max(c, lo_), hi_)))
-            best_k, best_df = ki, 0.0
-            for c in sorted(cands):
-                if c == ki or not _allowed(p, i, c):
-                    continue
-                delta = c - ki
-                df = qa * delta * delta + qb * delta + qc * (abs(c) - abs(ki))
-                if df < best_df - 1e-15:
-                    trial = k.copy()
-                    trial[i] = c
-                    if _cash_after(p, trial) >= p.reserve:
-                        best_k, best_df = c, df
-            if best_k != ki:
-                g += (best_k - ki) * u * (p.sigma[:, i] - p.sigma[:, -1])
-                k[i] = best_k
+            best = _best_response(p, k, i, g, _cash_after(p, k))
+            if best is not None and best[1] < -1e-15 and best[0] != k[i]:
+                g += (best[0] - k[i]) * p.unit[i] / p.value * (p.sigma[:, i] - p.sigma[:, -1])
+                k[i] = best[0]
                 improved = True
         if not improved:
             break
+    return k
+
+
+def _pair_moves(p: _Problem, k: _Vector, max_rounds: int = 50) -> _Vector:
+    """Moves of two assets: asset i to a neighbouring allowed count (±1, ±2 lots, 0, the
+    minimum trade either way, all it can sell), cash ignored, then asset j to its exact best
+    response, which restores the cash (sell one thing to buy another, or buy one and less of
+    another). The best pair that strictly lowers F is taken, until none does. O(n²) best
+    responses per round, so only for small n."""
+    k = k.copy()
+    n = k.size
+    for _ in range(max_rounds):
+        g = _gradient(p, k)
+        best: tuple[float, int, float, int, float] | None = None
+        for i in range(n):
+            u = p.unit[i] / p.value
+            h = p.sigma[i, i] - 2 * p.sigma[i, -1] + p.sigma[-1, -1]
+            ki = float(k[i])
+            m = float(p.min_units[i])
+            for c in {ki + 1, ki - 1, ki + 2, ki - 2, 0.0, m, -m, float(p.lo[i])} - {ki}:
+                if not _allowed(p, i, c):
+                    continue
+                delta = c - ki
+                a = delta * u
+                df_i = p.lam * (2 * a * (g[i] - g[-1]) + a * a * h)
+                df_i += p.obj_costs[i] * u * (abs(c) - abs(ki))
+                moved = k.copy()
+                moved[i] = c
+                g2 = g + a * (p.sigma[:, i] - p.sigma[:, -1])
+                cash = _cash_after(p, moved)
+                for j in range(n):
+                    if j == i:
+                        continue
+                    resp = _best_response(p, moved, j, g2, cash)
+                    if resp is None:
+                        continue
+                    total = df_i + resp[1]
+                    if total < -1e-15 and (best is None or total < best[0]):
+                        best = (total, i, c, j, resp[0])
+        if best is None:
+            break
+        _, i, c, j, cj = best
+        k[i], k[j] = c, cj
     return k
 
 
@@ -766,6 +819,9 @@ def trade_list(
         k = _improve(p, k)
         if n <= 40 and not fractional:
             k = _swaps(p, k)
+            k = _improve(p, k)
+        if n <= PAIR_MOVES_UP_TO:
+            k = _pair_moves(p, k)
             k = _improve(p, k)
     return _result(p, k, res, tgt)
 
