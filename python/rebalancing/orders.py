@@ -858,7 +858,8 @@ def trade_list(
         if n <= 40 and not fractional:
             k = _swaps(p, k)
             k = _improve(p, k)
-        if n <= PAIR_MOVES_UP_TO:
+        # Fractional units (1e-6 share) make ±1-unit pair moves pointless and slow.
+        if n <= PAIR_MOVES_UP_TO and not fractional:
             k = _pair_moves(p, k)
             k = _improve(p, k)
         if not fractional:
