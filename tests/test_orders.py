@@ -301,10 +301,12 @@ def _small_cases(draw: st.DrawFn) -> tuple[rb.Account, dict[str, float], dict[st
     return rb.Account(held, cash, prices), target, kw
 
 
-#: Stated bound on the rounding: the rounded objective is within this of the exact whole-share
-#: optimum, relative to the spread between the optimum and the continuous lower bound
-#: (measured: see the report in the commit that set it).
-BRUTE_FORCE_FACTOR = 2.0
+#: Stated bound on the rounding: the rounded objective exceeds the exact whole-share optimum by
+#: at most this fraction of the optimum's distance to the lower bound. Measured over 3,500
+#: random cases of this kind (numpy seeds 1 and 7, /tmp script in the report): the rounding was
+#: the exact optimum in 3,486 of 3,489 solved cases, and the worst excess was 0.235 of that
+#: distance (23.5 % of the optimum's objective, on a 4-ticker account a few hundred dollars big).
+BRUTE_FORCE_FACTOR = 0.5
 
 
 @settings(max_examples=max(20, EXAMPLES // 3))
