@@ -167,8 +167,8 @@ ALIASES = {
     "coefficient": ("trading costs",),
 }
 #: Arguments for which a boolean, or a text, is a valid value.
-BOOLEAN = {"polish"}
-TEXT = {"ticker", "date"}  # any text is a ticker; a date in text is parsed (and checked)
+BOOLEAN = {"polish", "fractional"}
+TEXT = {"ticker", "date", "name"}  # any text is a ticker; a date in text is parsed (and checked)
 
 
 def _ledger() -> rb.tax.Ledger:
@@ -219,6 +219,36 @@ ENTRY_POINTS |= {
     "TaxPolicy": (
         rb.tax.TaxPolicy,
         {"short_term_rate": 0.37, "long_term_rate": 0.2, "method": "hifo"},
+    ),
+}
+
+ACCOUNT_TICKERS = pd.Index(["A", "B", "C"])
+ENTRY_POINTS |= {
+    "Account": (
+        rb.Account,
+        {
+            "shares": {"A": 10.0, "B": 5.0},
+            "cash": 100.0,
+            "prices": {"A": 10.0, "B": 20.0, "C": 30.0},
+            "name": "acct",
+        },
+    ),
+    "trade_list": (
+        rb.trade_list,
+        {
+            "account": rb.Account({"A": 10.0, "B": 5.0}, 100.0, {"A": 10.0, "B": 20.0, "C": 30.0}),
+            "target": {"A": 0.3, "B": 0.3, "C": 0.3, "CASH": 0.1},
+            "method": "optimal",
+            "cov": pd.DataFrame(COV, index=ACCOUNT_TICKERS, columns=ACCOUNT_TICKERS),
+            "costs": 0.001,
+            "lam": 1.0,
+            "lot_size": 1,
+            "min_trade": 0.0,
+            "cash_reserve": 0.0,
+            "fractional": False,
+            "mode": "full",
+            "settings": rb.Settings(),
+        },
     ),
 }
 

@@ -22,6 +22,7 @@ from rebalancing.batch import BatchResult, solve_batch
 from rebalancing.costs import CostModel, LinearCost, MarketImpact
 from rebalancing.covariance import DenseCovariance, FactorModel
 from rebalancing.drift import DriftReport, band_trades, check_drift, threshold_rebalance
+from rebalancing.orders import Account, TradeList, trade_list
 from rebalancing.policies import Calendar, CostAware, Never, Threshold, policies_from_toml
 from rebalancing.schedule import Schedule
 from rebalancing.settings import Settings
@@ -29,6 +30,7 @@ from rebalancing.solver import RebalanceResult, optimal_rebalance, solve
 from rebalancing.status import Status
 
 __all__ = [
+    "Account",
     "BacktestOptions",
     "BacktestResult",
     "Backtester",
@@ -47,6 +49,7 @@ __all__ = [
     "Settings",
     "Status",
     "Threshold",
+    "TradeList",
     "__version__",
     "backtest",
     "backtests",
@@ -61,4 +64,5 @@ __all__ = [
     "summary_table",
     "tax",
     "threshold_rebalance",
+    "trade_list",
 ]

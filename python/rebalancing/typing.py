@@ -32,6 +32,7 @@ else:
 __all__ = [
     "Accounts",
     "Amount",
+    "ByTicker",
     "Covariance",
     "DateLike",
     "Executor",
@@ -87,3 +88,8 @@ class Executor(Protocol):
     :class:`concurrent.futures.Executor` (a ``dask.distributed.Client`` also qualifies)."""
 
     def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Any: ...
+
+
+#: Values by ticker (an account's shares or prices, a target with ``"CASH"``): a Series or a
+#: mapping ticker -> number.
+ByTicker: TypeAlias = _Series | Mapping[Any, float]
