@@ -28,6 +28,7 @@ __all__ = [
     "check_choice",
     "check_costs",
     "check_count",
+    "check_fraction",
     "check_labels",
     "check_scalar",
     "check_weights_sum",
@@ -267,3 +268,13 @@ def check_choice(value: Any, name: str, choices: Sequence[str]) -> str:
         options = ", ".join(repr(c) for c in choices)
         raise ValueError(f"{name} must be one of {options}, got {value!r}")
     return value
+
+
+def check_fraction(arr: np.ndarray, name: str) -> None:
+    """A band (or threshold) above 1 can never be breached by weights in [0, 1]: it is a
+    percentage given by mistake (``abs_band=5`` for 5 %)."""
+    if float(arr) > 1.0 if arr.ndim == 0 else (arr > 1.0).any():
+        raise ValueError(
+            f"{name} must be at most 1: bands are fractions (0.05 = 5 %), not percent; "
+            f"got {float(arr.max()):g}"
+        )

@@ -67,7 +67,7 @@ from rebalancing._validation import (
     as_float_array,
     check_choice,
     check_scalar,
-    percent_hint,
+    check_weights_sum,
 )
 from rebalancing.costs import Costs, as_cost_model
 from rebalancing.policies import Plan, PlanInputs, Policy
@@ -346,12 +346,7 @@ def _check_weights(value: Any, name: str, tickers: pd.Index) -> np.ndarray:
         raise ValueError(f"{name} must have {len(tickers)} weights, got shape {arr.shape}")
     if not np.isfinite(arr).all():
         raise ValueError(f"{name} must be finite")
-    total = float(arr.sum())
-    if abs(total - 1.0) > WEIGHT_SUM_TOLERANCE:
-        raise ValueError(
-            f"{name} must sum to 1 (within {WEIGHT_SUM_TOLERANCE:g}), got {total:.10g}"
-            + percent_hint(total)
-        )
+    check_weights_sum(arr, name)
     return np.ascontiguousarray(arr)
 
 

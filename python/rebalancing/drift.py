@@ -50,6 +50,7 @@ from rebalancing._validation import (
     as_float_array,
     check_choice,
     check_count,
+    check_fraction,
     check_labels,
     require_finite,
 )
@@ -150,16 +151,6 @@ def _check_kernel_sums(
         _check_weight_sums(arr, name, accounts, np.flatnonzero(doubtful) if arr.ndim == 2 else None)
 
 
-def _check_fraction(arr: np.ndarray, name: str) -> None:
-    """A band (or threshold) above 1 can never be breached by weights in [0, 1]: it is a
-    percentage given by mistake (``abs_band=5`` for 5 %)."""
-    if float(arr) > 1.0 if arr.ndim == 0 else (arr > 1.0).any():
-        raise ValueError(
-            f"{name} must be at most 1: bands are fractions (0.05 = 5 %), not percent; "
-            f"got {float(arr.max()):g}"
-        )
-
-
 @dataclass(frozen=True)
 class _Labels:
     """Tickers (columns) and accounts (rows) taken from pandas inputs, or None."""
@@ -210,7 +201,7 @@ def _per_asset(value: Any, name: str, n: int, tickers: pd.Index | None) -> np.nd
         )
     if (arr < 0).any():
         raise ValueError(f"{name} must be >= 0, got min {arr.min():g}")
-    _check_fraction(arr, name)
+    check_fraction(arr, name)
     return float(arr) if arr.ndim == 0 else arr
 
 
@@ -253,7 +244,7 @@ def _groups(
         bands = np.full(len(names), float(_finite_float(group_bands, "group_bands", (0,))))
     if (bands < 0).any():
         raise ValueError(f"group_bands must be >= 0, got min {bands.min():g}")
-    _check_fraction(bands, "group_bands")
+    check_fraction(bands, "group_bands")
     return codes.astype(np.int32), names, bands
 
 
@@ -761,7 +752,7 @@ def threshold_rebalance(
         raise TypeError(f"threshold must be a real number, got {type(threshold).__name__}")
     if not math.isfinite(threshold) or threshold < 0:
         raise ValueError(f"threshold must be finite and >= 0, got {threshold!r}")
-    _check_fraction(np.asarray(float(threshold)), "threshold")
+    check_fraction(np.asarray(float(threshold)), "threshold")
     current_weights = _as_labelled(current_weights, "current_weights")
     target_weights = _as_labelled(target_weights, "target_weights")
     if isinstance(current_weights, pd.Series | pd.DataFrame) or isinstance(

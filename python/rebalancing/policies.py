@@ -37,6 +37,7 @@ from rebalancing._validation import (
     check_choice,
     check_costs,
     check_count,
+    check_fraction,
     check_scalar,
     require_finite,
 )
@@ -162,11 +163,7 @@ def _check_band(value: Any, name: str) -> None:
     require_finite(arr, name)
     if arr.size and float(arr.min()) < 0:
         raise ValueError(f"{name} must be >= 0, got {float(arr.min()):g}")
-    if arr.size and float(arr.max()) > 1:
-        raise ValueError(
-            f"{name} must be at most 1: bands are fractions (0.05 = 5 %), not percent; "
-            f"got {float(arr.max()):g}"
-        )
+    check_fraction(arr, name)
 
 
 def _schedule(value: Any, name: str) -> Schedule:
